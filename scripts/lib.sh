@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in this folder. Source it; do not run it.
+set -euo pipefail
+
+MLSP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Everything slow to make lives here, outside the repo, keyed by version or recipe hash,
+# so that a fresh clone on the same machine reuses it.
+MLSP_CACHE_DIR="${MLSP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlsp-mlflow-stack}"
+export MLSP_ROOT MLSP_CACHE_DIR
+mkdir -p "$MLSP_CACHE_DIR"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# sha256 of the files given, as one short key.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-12; }
+
+# The venv path for the current requirements file.
+venv_dir() { echo "$MLSP_CACHE_DIR/venv-$(recipe_hash "$MLSP_ROOT/requirements.txt")"; }
+
+# Put the project's venv on PATH (call scripts/setup.sh first).
+activate_venv() {
+  local v
+  v="$(venv_dir)"
+  [ -x "$v/bin/ansible-playbook" ] || die "no virtual environment at $v: run scripts/setup.sh"
+  export VIRTUAL_ENV="$v" PATH="$v/bin:$PATH"
+  export ANSIBLE_CONFIG="$MLSP_ROOT/ansible.cfg"
+}
+
+# Make the collection resolvable by its FQCN from the working tree (playbooks, sandbox).
+link_collection() {
+  local d="$MLSP_ROOT/.ansible/collections/ansible_collections/mlsp"
+  mkdir -p "$d"
+  [ -L "$d/mlflow_stack" ] || ln -sfn "$MLSP_ROOT" "$d/mlflow_stack"
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything the tests and the sandbox need on this machine, each step cached:
+# the controller's virtual environment, a running Docker engine, the base images, and the MinIO
+# binary built from source.
+#
+# usage: scripts/setup.sh [--no-images] [--no-minio]
+source "$(dirname "$0")/lib.sh"
+
+images=1 minio=1
+for a in "$@"; do
+  case $a in
+    --no-images) images=0 ;;
+    --no-minio) minio=0 ;;
+    *) die "unknown option $a" ;;
+  esac
+done
+"$MLSP_ROOT/scripts/venv.sh"
+activate_venv
+link_collection
+if [ $images = 1 ]; then
+  "$MLSP_ROOT/scripts/docker-engine.sh"
+  "$MLSP_ROOT/scripts/images.sh" ${MLSP_DISTROS:-12 13}
+fi
+if [ $minio = 1 ]; then
+  log "MinIO binary (playbooks/build_minio.yml)"
+  ansible-playbook "$MLSP_ROOT/playbooks/build_minio.yml"
+fi

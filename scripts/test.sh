@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The one test command: setup (cached), lint, sanity, unit tests, then `molecule test` for every
+# scenario on Debian 12 and Debian 13. Prints a table of stages with their times at the end and
+# exits non-zero if any stage failed.
+#
+# usage: scripts/test.sh                       everything
+#        scripts/test.sh --scenario postgresql  one scenario (repeatable), both distributions
+#        scripts/test.sh --distro 13            one distribution (repeatable)
+#        scripts/test.sh --only lint,unit       some stages: setup,lint,sanity,unit,molecule
+source "$(dirname "$0")/lib.sh"
+
+# Scenarios in dependency order. Those whose platforms name their own distribution run once.
+ALL_SCENARIOS=(harness postgresql pgbouncer)
+ONCE=" harness "
+scenarios=() distros=() only="setup,lint,sanity,unit,molecule"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --scenario) scenarios+=("$2"); shift 2 ;;
+    --distro) distros+=("$2"); shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+[ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL_SCENARIOS[@]}")
+[ ${#distros[@]} -gt 0 ] || distros=(12 13)
+for s in "${scenarios[@]}"; do [ -f "$MLSP_ROOT/molecule/$s/molecule.yml" ] || die "no scenario '$s'"; done
+
+passed=0 failed=0 report=()
+stage() {  # stage NAME COMMAND...: run, time and record one stage; keep going on failure
+  local name=$1 start=$SECONDS rc=0; shift
+  log "stage: $name"
+  "$@" || rc=$?
+  local secs=$((SECONDS - start))
+  if [ $rc = 0 ]; then passed=$((passed + 1)); report+=("PASS  $(printf '%5d' $secs) s  $name")
+  else failed=$((failed + 1)); report+=("FAIL  $(printf '%5d' $secs) s  $name (exit $rc)"); fi
+  return 0
+}
+want() { [[ ",$only," == *",$1,"* ]]; }
+
+cd "$MLSP_ROOT"
+if want setup; then
+  MLSP_DISTROS="${distros[*]}" stage setup "$MLSP_ROOT/scripts/setup.sh"
+  [ $failed = 0 ] || { printf '%s\n' "${report[@]}"; die "setup failed"; }
+fi
+activate_venv
+link_collection
+want lint && stage yamllint yamllint --strict .
+want lint && stage ansible-lint ansible-lint --offline --strict
+want sanity && stage sanity "$MLSP_ROOT/scripts/sanity.sh"
+if want unit; then
+  unit() { local rc=0; pytest -q -p no:cacheprovider tests/unit || rc=$?; [ $rc = 5 ] && rc=0; return $rc; }
+  stage unit unit
+fi
+if want molecule; then
+  for s in "${scenarios[@]}"; do
+    if [[ $ONCE == *" $s "* ]]; then
+      stage "molecule $s" molecule test -s "$s"
+    else
+      for d in "${distros[@]}"; do
+        MLSP_DISTRO=$d stage "molecule $s (Debian $d)" env MLSP_DISTRO="$d" molecule test -s "$s"
+      done
+    fi
+  done
+fi
+
+echo
+echo "Stages (cache: $MLSP_CACHE_DIR):"
+printf '  %s\n' "${report[@]}"
+echo "stages: $passed passed, $failed failed"
+[ $failed = 0 ]
