@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 activate_venv
 
-dest="$MLSP_CACHE_DIR/sanity/ansible_collections/mlsp/mlflow_stack"
+dest="${MLSP_SANITY_DIR:-$MLSP_CACHE_DIR/sanity}/ansible_collections/mlsp/mlflow_stack"
 mkdir -p "$dest"
 find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
 [ ! -d "$dest/tests" ] || find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
