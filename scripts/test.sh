@@ -6,13 +6,13 @@
 # usage: scripts/test.sh                       everything
 #        scripts/test.sh --scenario postgresql  one scenario (repeatable), both distributions
 #        scripts/test.sh --distro 13            one distribution (repeatable)
-#        scripts/test.sh --only lint,unit       some stages: setup,lint,sanity,unit,molecule
+#        scripts/test.sh --only lint,unit       some stages: setup,lint,sanity,build,unit,molecule
 source "$(dirname "$0")/lib.sh"
 
 # Scenarios in dependency order. Those whose platforms name their own distribution run once.
 ALL_SCENARIOS=(harness postgresql pgbouncer)
 ONCE=" harness "
-scenarios=() distros=() only="setup,lint,sanity,unit,molecule"
+scenarios=() distros=() only="setup,lint,sanity,build,unit,molecule"
 while [ $# -gt 0 ]; do
   case $1 in
     --scenario) scenarios+=("$2"); shift 2 ;;
@@ -48,6 +48,7 @@ link_collection
 want lint && stage yamllint yamllint --strict .
 want lint && stage ansible-lint ansible-lint --offline --strict
 want sanity && stage sanity "$MLSP_ROOT/scripts/sanity.sh"
+want build && stage "collection build + offline install" "$MLSP_ROOT/scripts/collection-build.sh"
 if want unit; then
   unit() { local rc=0; pytest -q -p no:cacheprovider tests/unit || rc=$?; [ $rc = 5 ] && rc=0; return $rc; }
   stage unit unit
