@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MLSP platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: mlflow_permission
+short_description: Manage a user's permission on an MLflow experiment or registered model
+version_added: 0.1.0
+description:
+  - Grants, changes and revokes one user's permission on one experiment (by name or id) or one
+    registered model of an MLflow tracking server that runs the C(basic-auth) app, logged in as an
+    admin.
+  - A user without a grant on a resource has the server's C(default_permission) on it.
+  - The module manages the user's own grant (what MLflow 3 keeps in the user's synthetic role
+    C(__user_<id>__)); permissions that come from named roles are left alone.
+author:
+  - MLSP platform team (@mlsp)
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+attributes:
+  check_mode:
+    support: full
+    description: Reads the server and reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows the permission before and after.
+options:
+  user:
+    description:
+      - The user name. It must exist.
+    type: str
+    required: true
+    aliases: [username]
+  experiment_name:
+    description:
+      - The experiment, by name. One of O(experiment_name), O(experiment_id) and
+        O(registered_model) is required.
+    type: str
+  experiment_id:
+    description:
+      - The experiment, by id.
+    type: str
+  registered_model:
+    description:
+      - The registered model, by name.
+    type: str
+  permission:
+    description:
+      - The permission. V(READ) reads; V(USE) also uses (for example, serves a model); V(EDIT)
+        also writes runs, versions and tags; V(MANAGE) also deletes and grants permissions.
+      - V(NO_PERMISSIONS) takes every access away, even when C(default_permission) would grant
+        some. MLflow 3 calls this V(DENY) and refuses the older name as a grant, so the module
+        writes it as V(DENY) and reports V(DENY).
+      - Required when O(state=present).
+    type: str
+    choices: [READ, USE, EDIT, MANAGE, NO_PERMISSIONS, DENY]
+  state:
+    description:
+      - V(present) makes the user's grant on the resource O(permission); V(absent) removes the
+        grant, so the user falls back to C(default_permission).
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - With O(state=present) the user and the resource must exist. With O(state=absent) a missing
+    user, or an experiment name that names no experiment, means there is nothing to revoke.
+seealso:
+  - module: mlsp.mlflow_stack.mlflow_user
+'''
+
+EXAMPLES = r'''
+- name: Let alice log runs in the churn experiment
+  mlsp.mlflow_stack.mlflow_permission:
+    tracking_uri: http://mlflow.internal:5000
+    login_password: "{{ mlflow_admin_password }}"
+    user: alice
+    experiment_name: churn
+    permission: EDIT
+
+- name: Let bob manage the churn-classifier model
+  mlsp.mlflow_stack.mlflow_permission:
+    tracking_uri: http://mlflow.internal:5000
+    login_password: "{{ mlflow_admin_password }}"
+    user: bob
+    registered_model: churn-classifier
+    permission: MANAGE
+
+- name: Hide experiment 42 from carol
+  mlsp.mlflow_stack.mlflow_permission:
+    tracking_uri: http://mlflow.internal:5000
+    login_password: "{{ mlflow_admin_password }}"
+    user: carol
+    experiment_id: "42"
+    permission: NO_PERMISSIONS
+
+- name: Back to the default permission
+  mlsp.mlflow_stack.mlflow_permission:
+    tracking_uri: http://mlflow.internal:5000
+    login_password: "{{ mlflow_admin_password }}"
+    user: alice
+    experiment_name: churn
+    state: absent
+'''
+
+RETURN = r'''
+permission:
+  description: The user's own grant on the resource after the task (before it, in check mode);
+    null when there is none.
+  returned: always
+  type: str
+  sample: EDIT
+resource_type:
+  description: C(experiment) or C(registered_model).
+  returned: always
+  type: str
+  sample: experiment
+resource_id:
+  description: The experiment id or the model name; null when an experiment name names none.
+  returned: always
+  type: str
+  sample: "1"
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+    PERMISSIONS,
+    RESOURCE_EXPERIMENT,
+    RESOURCE_REGISTERED_MODEL,
+    MlflowClient,
+    MlflowError,
+    find_grant,
+    mlflow_argument_spec,
+    permission_action,
+    permission_level,
+)
+
+
+def _resource(module, client):
+    """(resource_type, resource_id, label); resource_id is None when the resource does not exist
+    and state is absent. Fails when it does not exist and state is present."""
+    p = module.params
+    present = p['state'] == 'present'
+    if p['registered_model'] is not None:
+        rid = p['registered_model']
+        label = 'registered model %s' % rid
+        if present and not client.registered_model_exists(rid):
+            module.fail_json(msg='granting %s to user %s: %s does not exist'
+                                 % (p['permission'], p['user'], label))
+        return RESOURCE_REGISTERED_MODEL, rid, label
+    if p['experiment_id'] is not None:
+        rid = p['experiment_id']
+        label = 'experiment %s' % rid
+        if present and not client.experiment_exists(rid):
+            module.fail_json(msg='granting %s to user %s: %s does not exist'
+                                 % (p['permission'], p['user'], label))
+        return RESOURCE_EXPERIMENT, rid, label
+    rid = client.experiment_id_by_name(p['experiment_name'])
+    label = 'experiment %s' % p['experiment_name']
+    if rid is None and present:
+        module.fail_json(msg='granting %s to user %s: %s does not exist'
+                             % (p['permission'], p['user'], label))
+    return RESOURCE_EXPERIMENT, rid, label
+
+
+def run(module):
+    p = module.params
+    client = MlflowClient.from_module(module)
+    client.require_admin()
+
+    user = client.get_user(p['user'])
+    if user is None and p['state'] == 'present':
+        module.fail_json(msg='granting %s to user %s: user %s does not exist'
+                             % (p['permission'], p['user'], p['user']))
+    rtype, rid, label = _resource(module, client)
+
+    row = None
+    if user is not None and rid is not None:
+        row = find_grant(client.user_grants(p['user']), user['id'], rtype, rid)
+    current = row.get('permission') if row else None
+    action = permission_action(current, p['state'], p['permission'])
+    wanted = permission_level(p['permission']) if p['state'] == 'present' else None
+
+    result = dict(changed=action is not None, permission=current, resource_type=rtype,
+                  resource_id=rid)
+    if module._diff:
+        result['diff'] = dict(
+            before={'user': p['user'], 'resource': label, 'permission': current},
+            after={'user': p['user'], 'resource': label,
+                   'permission': wanted if action else current})
+    if module.check_mode or action is None:
+        module.exit_json(**result)
+
+    if action == 'grant':
+        client.grant(p['user'], rtype, rid, wanted)
+    elif action == 'update':
+        rp_id = client.role_permission_id(row['role_id'], rtype, rid)
+        if rp_id is None:
+            module.fail_json(msg='changing the permission of user %s on %s: the grant vanished '
+                                 'while the module ran; run it again' % (p['user'], label))
+        client.update_grant(rp_id, wanted, 'the permission of user %s on %s' % (p['user'], label))
+    elif action == 'revoke':
+        client.revoke(p['user'], rtype, rid)
+
+    row = find_grant(client.user_grants(p['user']), user['id'], rtype, rid)
+    result['permission'] = row.get('permission') if row else None
+    module.exit_json(**result)
+
+
+def main():
+    argument_spec = mlflow_argument_spec()
+    argument_spec.update(
+        user=dict(type='str', required=True, aliases=['username']),
+        experiment_name=dict(type='str'),
+        experiment_id=dict(type='str'),
+        registered_model=dict(type='str'),
+        permission=dict(type='str', choices=list(PERMISSIONS)),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('experiment_name', 'experiment_id', 'registered_model')],
+        required_one_of=[('experiment_name', 'experiment_id', 'registered_model')],
+        required_if=[('state', 'present', ('permission',))],
+        supports_check_mode=True,
+    )
+    error = 'the module ended without a result'
+    try:
+        run(module)  # ends with exit_json or fail_json
+    except MlflowError as e:
+        error = str(e)
+    # Outside the except block, so that no traceback is attached to the result.
+    module.fail_json(msg=error)
+
+
+if __name__ == '__main__':
+    main()
