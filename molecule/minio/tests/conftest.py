@@ -1,0 +1,150 @@
+"""Fixtures for the minio scenario: the server is reached from the controller at the container's
+address (from outside the service), with boto3 and the minio SDK; the collection's modules run on
+the container through testinfra's Ansible backend, with the role's admin venv."""
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import time
+
+import boto3
+import docker
+import pytest
+import requests
+import yaml
+from botocore import UNSIGNED
+from botocore.config import Config
+
+SCENARIO = pathlib.Path(__file__).resolve().parents[1]
+ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "minio" / "defaults" / "main.yml").read_text())
+ADMIN_PYTHON = ROLE_DEFAULTS["minio_admin_venv"] + "/bin/python"
+# The modules' login options, as references to the inventory's variables: Ansible fills them in
+# on its side, so no secret is on a command line here either.
+LOGIN = {
+    "login_access_key": "{{ minio_root_user | default('" + ROLE_DEFAULTS["minio_root_user"] + "') }}",
+    "login_secret_key": "{{ minio_root_password }}",
+}
+
+
+@pytest.fixture(scope="module")
+def hostvars(host):
+    return host.ansible.get_variables()
+
+
+@pytest.fixture(scope="module")
+def endpoint(host):
+    """http://<container address>:9000, as another machine on the network reaches MinIO."""
+    name = host.backend.get_hostname()
+    networks = docker.from_env().containers.get(name).attrs["NetworkSettings"]["Networks"]
+    address = next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
+    return "http://%s:%d" % (address, ROLE_DEFAULTS["minio_api_port"])
+
+
+def s3_client(endpoint, access_key=None, secret_key=None):
+    """A boto3 S3 client; without keys it sends anonymous (unsigned) requests."""
+    config = Config(
+        signature_version=UNSIGNED if access_key is None else "s3v4",
+        s3={"addressing_style": "path"},
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 1},
+    )
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key, region_name="us-east-1", config=config)
+
+
+@pytest.fixture(scope="module")
+def root_s3(endpoint, hostvars):
+    return s3_client(endpoint, hostvars.get("minio_root_user", ROLE_DEFAULTS["minio_root_user"]),
+                     hostvars["minio_root_password"])
+
+
+@pytest.fixture(scope="module")
+def mlflow_s3(endpoint, hostvars):
+    return s3_client(endpoint, hostvars.get("minio_mlflow_access_key", ROLE_DEFAULTS["minio_mlflow_access_key"]),
+                     hostvars["minio_mlflow_secret_key"])
+
+
+def wait_ready(endpoint, timeout=60):
+    """Wait (bounded) until MinIO answers ready; return the last status code."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = requests.get(endpoint + "/minio/health/ready", timeout=3).status_code
+            if status == 200:
+                return status
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    return status
+
+
+def main_pid(host):
+    return int(host.check_output("systemctl show -p MainPID --value minio"))
+
+
+def run_playbook(playbook, extra_vars=None, tags=None, timeout=600):
+    """Run a playbook (a list of plays) on the scenario's inventory with the json callback;
+    extra vars go through a file, not the command line. Returns (returncode, parsed output)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        book = playbook
+        if not isinstance(playbook, pathlib.Path):
+            book = pathlib.Path(tmp) / "playbook.yml"
+            book.write_text(yaml.safe_dump(playbook))
+        cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(book)]
+        if extra_vars:
+            (pathlib.Path(tmp) / "vars.yml").write_text(yaml.safe_dump(extra_vars))
+            cmd += ["-e", "@" + str(pathlib.Path(tmp) / "vars.yml")]
+        if tags:
+            cmd += ["--tags", tags]
+        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    try:
+        return proc.returncode, json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
+@pytest.fixture(scope="module")
+def modules(host):
+    """Run the collection's modules on the container as the role does (admin venv, local
+    endpoint, root login), several in one playbook run (an Ansible run costs seconds):
+    modules([(name, args, {"check": True, "diff": True}), ...]) -> their results, in order.
+    A step that fails does not stop the next; its result has failed: true."""
+    target = host.backend.get_hostname()
+
+    def run(steps):
+        tasks = []
+        for i, step in enumerate(steps):
+            name, args = step[0], step[1]
+            opts = step[2] if len(step) > 2 else {}
+            tasks.append({
+                "name": "step %d" % i,
+                "mlsp.mlflow_stack." + name: dict(LOGIN, **args),
+                "check_mode": bool(opts.get("check")),
+                "diff": bool(opts.get("diff")),
+                "ignore_errors": True,
+            })
+        play = {"hosts": target, "gather_facts": False, "tasks": tasks,
+                "vars": {"ansible_python_interpreter": ADMIN_PYTHON}}
+        returncode, output = run_playbook([play])
+        assert returncode in (0, 2), output
+        results = [task["hosts"][target] for task in output["plays"][0]["tasks"]]
+        assert len(results) == len(steps), output
+        return results
+    return run
+
+
+@pytest.fixture(scope="module")
+def module(modules):
+    """One module run: module(name, args, check=False, diff=False) -> its result."""
+    def run(name, args, check=False, diff=False):
+        return modules([(name, args, {"check": check, "diff": diff})])[0]
+    return run
+
+
+def run_converge(extra_vars, tags=None, timeout=600):
+    """The scenario's converge playbook with extra vars: (returncode, parsed output)."""
+    return run_playbook(SCENARIO / "converge.yml", extra_vars, tags, timeout)

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MLSP platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options and clients shared by the minio_* modules: boto3 for S3 calls, the `minio`
+SDK's MinioAdmin for the admin API. Errors become one line that says what failed, never a
+credential (the secret options are no_log, and neither client puts a key in its messages)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+BOTO3_IMPORT_ERROR = None
+try:
+    import boto3
+    from botocore.config import Config as BotoConfig
+    # BotoCoreError is not used here: the modules import it from this file, with its stand-in.
+    from botocore.exceptions import BotoCoreError, ClientError  # pylint: disable=unused-import
+except ImportError:
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
+
+    class ClientError(Exception):  # pylint: disable=function-redefined
+        """Stand-in so that `except ClientError` works when boto3 is missing."""
+
+    class BotoCoreError(Exception):  # pylint: disable=function-redefined
+        """Stand-in so that `except BotoCoreError` works when boto3 is missing."""
+
+MINIO_IMPORT_ERROR = None
+try:
+    import urllib3
+    from minio import MinioAdmin
+    from minio.credentials import StaticProvider
+    from minio.error import MinioAdminException
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError  # pylint: disable=unused-import
+except ImportError:
+    MINIO_IMPORT_ERROR = traceback.format_exc()
+
+    class MinioAdminException(Exception):  # pylint: disable=function-redefined
+        """Stand-in so that `except MinioAdminException` works when minio is missing."""
+
+    class Urllib3HTTPError(Exception):  # pylint: disable=function-redefined
+        """Stand-in so that `except Urllib3HTTPError` works when urllib3 is missing."""
+
+# Bounded: a few attempts with short timeouts, so that a task against a dead server ends.
+_CONNECT_TIMEOUT = 10
+_READ_TIMEOUT = 60
+_ATTEMPTS = 3
+
+
+def minio_argument_spec():
+    """The connection options every minio_* module takes (see the doc fragment mlsp.mlflow_stack.minio)."""
+    return dict(
+        endpoint_url=dict(type="str", default="http://127.0.0.1:9000"),
+        login_access_key=dict(type="str", required=True, no_log=False),
+        login_secret_key=dict(type="str", required=True, no_log=True),
+        region=dict(type="str", default="us-east-1"),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+    )
+
+
+def describe_error(exc):
+    """One line for an error of either client: the server's code and message, nothing else."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = error.get("Message") or ""
+        return ("%s: %s" % (code, message)).rstrip(": ")
+    if isinstance(exc, MinioAdminException):
+        body = getattr(exc, "_body", "") or ""
+        try:
+            data = json.loads(body)
+            return ("%s: %s" % (data.get("Code", ""), data.get("Message", ""))).strip(": ")
+        except ValueError:
+            return "HTTP %s %s" % (getattr(exc, "_code", "?"), body.strip()[:200])
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def admin_error_code(exc):
+    """The admin API's error code (e.g. XMinioAdminNoSuchUser), or None."""
+    try:
+        return json.loads(getattr(exc, "_body", "") or "{}").get("Code")
+    except ValueError:
+        return None
+
+
+def s3_error_code(exc):
+    return exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+
+
+class MinioClients(object):
+    """S3 and admin clients for one endpoint, made on first use."""
+
+    def __init__(self, module):
+        self.module = module
+        params = module.params
+        self.endpoint = params["endpoint_url"].rstrip("/")
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            module.fail_json(msg="connecting to MinIO: endpoint_url must look like http://host:9000 or "
+                                 "https://host:9000 with no path (got %s)" % self.endpoint)
+        self._secure = parts.scheme == "https"
+        self._netloc = parts.netloc
+        self._s3 = None
+        self._admin = None
+
+    def fail(self, doing, exc=None, **kwargs):
+        """fail_json with what was being done, on which endpoint, and why."""
+        msg = "%s on %s" % (doing, self.endpoint)
+        if exc is not None:
+            msg += ": %s" % describe_error(exc)
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def _verify(self):
+        params = self.module.params
+        if not params["validate_certs"]:
+            return False
+        return params["ca_path"] or True
+
+    def s3_for(self, access_key, secret_key):
+        """A boto3 S3 client with the given credentials."""
+        if BOTO3_IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+        config = BotoConfig(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            connect_timeout=_CONNECT_TIMEOUT,
+            read_timeout=_READ_TIMEOUT,
+            retries={"max_attempts": _ATTEMPTS, "mode": "standard"},
+        )
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=self.module.params["region"],
+            verify=self._verify(),
+            config=config,
+        )
+
+    @property
+    def s3(self):
+        if self._s3 is None:
+            self._s3 = self.s3_for(self.module.params["login_access_key"], self.module.params["login_secret_key"])
+        return self._s3
+
+    @property
+    def admin(self):
+        if self._admin is None:
+            if MINIO_IMPORT_ERROR:
+                self.module.fail_json(msg=missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
+            params = self.module.params
+            pool = {
+                "timeout": urllib3.Timeout(connect=_CONNECT_TIMEOUT, read=_READ_TIMEOUT),
+                "retries": urllib3.Retry(total=_ATTEMPTS, backoff_factor=0.5, status_forcelist=[502, 503, 504]),
+                "cert_reqs": "CERT_REQUIRED" if params["validate_certs"] else "CERT_NONE",
+            }
+            if params["validate_certs"] and params["ca_path"]:
+                pool["ca_certs"] = params["ca_path"]
+            self._admin = MinioAdmin(
+                endpoint=self._netloc,
+                credentials=StaticProvider(params["login_access_key"], params["login_secret_key"]),
+                region=params["region"],
+                secure=self._secure,
+                cert_check=params["validate_certs"],
+                http_client=urllib3.PoolManager(**pool),
+            )
+        return self._admin

@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MLSP platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: minio_policy
+short_description: Manage a named IAM policy on a MinIO server
+version_added: 0.1.0
+description:
+  - Creates, updates or removes a named (canned) IAM policy through MinIO's admin API, with the
+    C(minio) Python SDK's C(MinioAdmin) client. Users get policies with M(mlsp.mlflow_stack.minio_user).
+  - The declared document is compared with the server's regardless of layout (order of
+    statements, actions and resources, one-item lists), so a second run changes nothing.
+author:
+  - MLSP platform team (@mlsp)
+options:
+  name:
+    description: Name of the policy.
+    type: str
+    required: true
+  policy:
+    description:
+      - The policy document, a dict or a JSON string, with C(Version) and C(Statement).
+      - Required with O(state=present).
+    type: json
+  state:
+    description:
+      - V(present) creates or replaces the policy; V(absent) removes it. Removing a policy
+        that users still have detaches it from them.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.minio
+attributes:
+  check_mode:
+    support: full
+    description: Reads the policy and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the normalized policy document before and after.
+"""
+
+EXAMPLES = r"""
+- name: Read and write in the mlflow bucket, nothing else
+  mlsp.mlflow_stack.minio_policy:
+    name: mlflow-artifacts
+    policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: [s3:GetBucketLocation, s3:ListBucket, s3:ListBucketMultipartUploads]
+          Resource: [arn:aws:s3:::mlflow]
+        - Effect: Allow
+          Action: [s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]
+          Resource: [arn:aws:s3:::mlflow/*]
+    login_access_key: "{{ minio_root_user }}"
+    login_secret_key: "{{ minio_root_password }}"
+  no_log: true
+
+- name: Remove a policy
+  mlsp.mlflow_stack.minio_policy:
+    name: old-team
+    state: absent
+    login_access_key: "{{ minio_root_user }}"
+    login_secret_key: "{{ minio_root_password }}"
+  no_log: true
+"""
+
+RETURN = r"""
+policy:
+  description: The policy document on the server after the task (predicted in check mode), normalized; null when absent.
+  returned: always
+  type: dict
+  sample:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Action: [s3:GetObject]
+        Resource: [arn:aws:s3:::mlflow/*]
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
+    MinioAdminException,
+    MinioClients,
+    Urllib3HTTPError,
+    admin_error_code,
+    minio_argument_spec,
+)
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+    load_policy,
+    normalize_policy,
+)
+
+
+def read_policy(clients, name):
+    """The policy on the server, normalized, or None when there is none by that name."""
+    try:
+        return normalize_policy(json.loads(clients.admin.policy_info(name)))
+    except MinioAdminException as exc:
+        if admin_error_code(exc) == "XMinioAdminNoSuchPolicy":
+            return None
+        clients.fail("reading policy %s" % name, exc)
+    except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
+        clients.fail("reading policy %s" % name, exc)
+
+
+def main():
+    argument_spec = minio_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        policy=dict(type="json"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ["policy"])],
+    )
+    name, state = module.params["name"], module.params["state"]
+    wanted = None
+    if state == "present":
+        try:
+            wanted = normalize_policy(load_policy(module.params["policy"]))
+        except ValueError as exc:
+            module.fail_json(msg="checking policy %s: %s" % (name, exc))
+
+    clients = MinioClients(module)
+    current = read_policy(clients, name)
+    changed = current != wanted
+    if changed and not module.check_mode:
+        try:
+            if state == "present":
+                clients.admin.policy_add(name, policy=wanted)
+            else:
+                clients.admin.policy_remove(name)
+        except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
+            clients.fail("%s policy %s" % ("writing" if state == "present" else "removing", name), exc)
+        if state == "present":
+            wanted = read_policy(clients, name)
+
+    result = dict(changed=changed, policy=wanted)
+    if module._diff:
+        result["diff"] = dict(before=current or {}, after=wanted or {})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

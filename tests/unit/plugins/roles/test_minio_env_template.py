@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MLSP platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The minio role's environment file, rendered by Ansible itself (ansible-playbook, local
+connection, made-up hosts): MINIO_VOLUMES for one drive, several drives, and several hosts with
+several drives each; values quoted for systemd; the cluster preflight."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+TEMPLATE = os.path.join(ROOT, "roles", "minio", "templates", "minio.env.j2")
+SECRETS = {"minio_root_password": "Unit-test-root-9a8b7c", "minio_mlflow_secret_key": "Unit-test-mlflow-1d2e3f"}
+
+pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None, reason="needs ansible-playbook")
+
+
+def _collections_path():
+    """A folder where mlsp.mlflow_stack resolves to this working tree."""
+    tree = os.path.join(tempfile.gettempdir(), "mlsp-unit-%s" % hashlib.sha256(ROOT.encode()).hexdigest()[:12])
+    link = os.path.join(tree, "ansible_collections", "mlsp", "mlflow_stack")
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+    return tree
+
+
+def render(tmp_path, hosts, group_vars):
+    """Run the role's preflight, then render minio.env.j2 for every host; return
+    (returncode, {host: {name: value}}, output). Values are unquoted as systemd does."""
+    inventory = {"all": {"children": {"minio_cluster": {
+        "hosts": hosts,
+        "vars": dict({"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                     **dict(SECRETS, **group_vars)),
+    }}}}
+    playbook = [{
+        "hosts": "minio_cluster", "gather_facts": False,
+        "tasks": [
+            {"name": "Preflight", "ansible.builtin.include_role": {
+                "name": "mlsp.mlflow_stack.minio", "tasks_from": "preflight", "public": True}},
+            {"name": "Render", "ansible.builtin.template": {
+                "src": TEMPLATE, "dest": str(tmp_path / "{{ inventory_hostname }}.env"), "mode": "0600"}},
+        ],
+    }]
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "playbook.yml").write_text(yaml.safe_dump(playbook))
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"))
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "playbook.yml"),
+         "-e", "minio_install_method=local", "-e", "minio_local_binary=" + TEMPLATE],
+        capture_output=True, text=True, env=env, timeout=120, check=False)
+    rendered = {}
+    for host in hosts:
+        path = tmp_path / ("%s.env" % host)
+        if path.exists():
+            rendered[host] = parse_env_file(path.read_text())
+    return proc.returncode, rendered, proc.stdout + proc.stderr
+
+
+def parse_env_file(text):
+    """NAME="value" lines as systemd's EnvironmentFile= reads them (backslash escapes in quotes)."""
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, raw = line.split("=", 1)
+        assert raw.startswith('"') and raw.endswith('"'), line
+        value, i, body = "", 0, raw[1:-1]
+        while i < len(body):
+            if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '"\\`$':
+                value += body[i + 1]
+                i += 2
+            else:
+                assert body[i] not in '"', "unescaped quote in " + line
+                value += body[i]
+                i += 1
+        values[name] = value
+    return values
+
+
+PASSWORD = 'Tricky "pass" $HOME `id` back\\slash 1a'
+SERVERS = {
+    "single": {},
+    "multi": {"minio_data_dirs": ["/mnt/disk1/minio", "/mnt/disk2/minio"], "minio_listen_address": "10.0.0.5",
+              "minio_extra_env": {"MINIO_BROWSER": "off"}},
+    "quoted": {"minio_root_password": PASSWORD},
+}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """Three servers of their own (no cluster group), rendered in one run."""
+    rc, env, out = render(tmp_path_factory.mktemp("servers"), SERVERS, {})
+    assert rc == 0, out
+    return env
+
+
+def test_one_drive(servers):
+    assert servers["single"]["MINIO_VOLUMES"] == "/var/lib/minio/data"
+    assert servers["single"]["MINIO_ADDRESS"] == ":9000"
+    assert servers["single"]["MINIO_CONSOLE_ADDRESS"] == ":9001"
+    assert servers["single"]["MINIO_ROOT_USER"] == "mlsp-admin"
+
+
+def test_several_drives_and_extra_settings(servers):
+    assert servers["multi"]["MINIO_VOLUMES"] == "/mnt/disk1/minio /mnt/disk2/minio"
+    assert servers["multi"]["MINIO_ADDRESS"] == "10.0.0.5:9000"
+    assert servers["multi"]["MINIO_CONSOLE_ADDRESS"] == "10.0.0.5:9001"
+    assert servers["multi"]["MINIO_BROWSER"] == "off"
+
+
+def test_secrets_are_quoted_for_systemd(servers):
+    assert servers["quoted"]["MINIO_ROOT_PASSWORD"] == PASSWORD
+    assert servers["single"]["MINIO_ROOT_PASSWORD"] == SECRETS["minio_root_password"]
+
+
+def test_several_hosts_with_several_drives(tmp_path):
+    drives = ["/mnt/disk1/minio", "/mnt/disk2/minio"]
+    hosts = {
+        "minio1": {"minio_data_dirs": drives},
+        "minio2": {"minio_data_dirs": drives, "minio_cluster_address": "minio2.storage.internal"},
+        "minio3": {},  # takes the group's drives
+    }
+    rc, env, out = render(tmp_path, hosts, {"minio_cluster_group": "minio_cluster", "minio_data_dirs": drives})
+    assert rc == 0, out
+    expected = " ".join([
+        "http://minio1:9000/mnt/disk1/minio", "http://minio1:9000/mnt/disk2/minio",
+        "http://minio2.storage.internal:9000/mnt/disk1/minio", "http://minio2.storage.internal:9000/mnt/disk2/minio",
+        "http://minio3:9000/mnt/disk1/minio", "http://minio3:9000/mnt/disk2/minio",
+    ])
+    assert {host: values["MINIO_VOLUMES"] for host, values in env.items()} == dict.fromkeys(hosts, expected)
+
+
+def test_cluster_hosts_must_have_as_many_drives(tmp_path):
+    hosts = {"minio1": {"minio_data_dirs": ["/mnt/a", "/mnt/b"]}, "minio2": {"minio_data_dirs": ["/mnt/a"]}}
+    rc, env, out = render(tmp_path, hosts, {"minio_cluster_group": "minio_cluster"})
+    assert rc != 0 and env == {}
+    messages = json.dumps(json.loads(out[:out.rindex("}") + 1]))
+    assert "minio_cluster_group is 'minio_cluster'" in messages and "same number of minio_data_dirs" in messages
