@@ -1,0 +1,162 @@
+"""The whole stack, converged with site.yml on three hosts, used as its users use it.
+
+Runs from the controller: the design guide's client workflow (a real MLflow client in its own
+venv), then checks where its data landed (MinIO objects, PostgreSQL rows through PgBouncer), the
+health playbook (passing, and failing when a tier is down), and a --check --diff run of site.yml
+that must predict no change.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+import uuid
+
+import boto3
+import docker
+import pytest
+import yaml
+from botocore.config import Config
+
+SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).parents[1]))
+ROOT = SCENARIO.parents[1]
+SECRETS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
+DB, MINIO, MLFLOW = "mlsp-stack-db", "mlsp-stack-minio", "mlsp-stack-mlflow"
+
+testinfra_hosts = [f"ansible://{MLFLOW}"]
+
+
+def _ip(name):
+    c = docker.from_env().containers.get(name)
+    return next(iter(c.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+
+
+def _exec(name, argv, env=None):
+    """Run in a container without putting secrets in any argv (they go in the environment)."""
+    res = docker.from_env().containers.get(name).exec_run(argv, environment=env or {}, demux=True)
+    out, err = (b.decode() if b else "" for b in res.output)
+    return res.exit_code, out, err
+
+
+def _pgbouncer_queries():
+    rc, out, err = _exec(DB, ["psql", "-h", "127.0.0.1", "-p", "6432", "-U", "pgbouncer_admin",
+                              "-d", "pgbouncer", "-AtF,", "-c", "SHOW STATS"],
+                         {"PGPASSWORD": SECRETS["vault_pgbouncer_admin_password"]})
+    assert rc == 0, err
+    for line in out.splitlines():
+        cols = line.split(",")
+        if cols[0] == "mlflow":
+            return int(cols[2])  # total_query_count (total_xact_count is cols[1])
+    raise AssertionError(f"no mlflow database in SHOW STATS:\n{out}")
+
+
+def _s3():
+    return boto3.client(
+        "s3", endpoint_url=f"http://{_ip(MINIO)}:9000", region_name="us-east-1",
+        aws_access_key_id="mlsp-admin", aws_secret_access_key=SECRETS["vault_minio_root_password"],
+        config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+    )
+
+
+def _inventory():
+    return str(pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory")
+
+
+def _playbook(*args):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".ansible" / "collections"),
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    return subprocess.run(["ansible-playbook", "-i", _inventory(), *args], env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def workflow():
+    python = subprocess.run([str(ROOT / "scripts" / "client-venv.sh")], capture_output=True,
+                            text=True, check=True).stdout.strip().splitlines()[-1]
+    before = _pgbouncer_queries()
+    suffix = uuid.uuid4().hex[:8]
+    env = dict(os.environ,
+               MLFLOW_TRACKING_URI=f"http://{_ip(MLFLOW)}:5000",
+               MLFLOW_TRACKING_USERNAME="admin",
+               MLFLOW_TRACKING_PASSWORD=SECRETS["vault_mlflow_admin_password"],
+               MLFLOW_HTTP_REQUEST_TIMEOUT="60", MLFLOW_HTTP_REQUEST_MAX_RETRIES="2")
+    proc = subprocess.run([python, str(SCENARIO / "client_workflow.py"), f"nfl-prediction-{suffix}",
+                           f"nfl-model-{suffix}"], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["pgbouncer_queries"] = (before, _pgbouncer_queries())
+    return result
+
+
+def test_run_reads_back(workflow):
+    assert workflow["params"] == {"n_estimators": "50", "max_depth": "5"}
+    assert set(workflow["metrics"]) == {"accuracy", "f1_score"}
+    assert workflow["metrics"]["f1_score"] == pytest.approx(0.82)
+    assert workflow["artifacts"] == ["plots/feature_importance.png"]
+
+
+def test_model_loads_by_alias_and_predicts(workflow):
+    assert workflow["alias_version"] == workflow["model_version"] == "1"
+    assert workflow["stage"] == "Production"
+    assert workflow["prediction"] == workflow["expected"]
+
+
+def test_artifacts_are_objects_in_the_bucket(workflow):
+    keys = [o["Key"] for page in _s3().get_paginator("list_objects_v2").paginate(Bucket="mlflow")
+            for o in page.get("Contents", [])]
+    png = [k for k in keys if k.endswith("plots/feature_importance.png") and workflow["run_id"] in k]
+    assert png, f"the PNG of run {workflow['run_id']} is not in bucket mlflow"
+    assert any(k.endswith("/MLmodel") for k in keys), "no logged model (MLmodel) in bucket mlflow"
+    body = _s3().get_object(Bucket="mlflow", Key=png[0])["Body"].read()
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rows_came_through_pgbouncer(workflow):
+    before, after = workflow["pgbouncer_queries"]
+    assert after > before, "MLflow's queries did not go through PgBouncer"
+    rc, out, err = _exec(DB, ["runuser", "-u", "postgres", "--", "psql", "-d", "mlflow", "-Atc",
+                              f"SELECT status FROM runs WHERE run_uuid = '{workflow['run_id']}'"])
+    assert rc == 0, err
+    assert out.strip() == "FINISHED"
+
+
+def test_mlflow_host_has_no_minio_root_credentials(host):
+    # Look in the whole /etc and the service environment: only the least-privilege user is there.
+    secret = SECRETS["vault_minio_root_password"]
+    assert host.run("grep -rl -F -e %s /etc /opt/mlflow 2>/dev/null", secret).stdout.strip() == ""
+
+
+def test_health_playbook_passes():
+    proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    lines = re.findall(r"^\W*(OK|FAIL) {2,}(\S[^\n]*)$", proc.stdout, re.M)
+    assert len(lines) == 7 and all(s == "OK" for s, _ in lines), lines
+    for secret in SECRETS.values():
+        assert secret not in proc.stdout
+
+
+def test_health_playbook_fails_when_minio_is_down():
+    rc, _, err = _exec(MINIO, ["systemctl", "stop", "minio"])
+    assert rc == 0, err
+    try:
+        proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
+        assert proc.returncode != 0
+        assert re.search(r"FAIL\s+MinIO ready", proc.stdout), proc.stdout[-3000:]
+        assert re.search(r"OK\s+MLflow /health", proc.stdout)
+    finally:
+        _exec(MINIO, ["systemctl", "start", "minio"])
+        for _ in range(30):  # bounded: 30 x 1 s
+            if _exec(MINIO, ["systemctl", "is-active", "minio"])[0] == 0:
+                break
+            time.sleep(1)
+
+
+def test_check_mode_predicts_no_change():
+    proc = _playbook("--check", "--diff", str(ROOT / "playbooks" / "site.yml"))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
+                       proc.stdout, re.M)
+    assert len(recap) == 3, proc.stdout[-2000:]
+    assert all(c == "0" and u == "0" and f == "0" for _, c, u, f in recap), recap

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The sandbox: the whole stack in local systemd containers, deployed by playbooks/site.yml exactly
+# as in production, then checked by playbooks/health.yml.
+#
+# usage: scripts/sandbox.sh up [--distro 12|13]   set up the toolchain, engine and image; start the
+#                                                 containers; deploy; check; print how to reach it
+#        scripts/sandbox.sh down                  remove the containers, network and inventory
+#        scripts/sandbox.sh credentials           print the MLflow admin user and password
+#        scripts/sandbox.sh health                run playbooks/health.yml again
+# Environment: MLSP_SANDBOX_PORT (MLflow on 127.0.0.1, default 5000),
+#              MLSP_SANDBOX_CONSOLE_PORT (MinIO console on 127.0.0.1, default 9001).
+source "$(dirname "$0")/lib.sh"
+
+inv="$MLSP_ROOT/inventories/sandbox"
+vault_pass="$inv/.vault-pass"
+cmd="${1:-}"; shift || true
+distro=12
+while [ $# -gt 0 ]; do
+  case $1 in
+    --distro) distro=$2; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+
+playbook() { ansible-playbook -i "$inv" --vault-password-file "$vault_pass" "$@"; }
+
+case $cmd in
+  up)
+    MLSP_DISTROS=$distro "$MLSP_ROOT/scripts/setup.sh"
+    activate_venv; link_collection
+    log "containers (Debian $distro)"
+    MLSP_DISTRO=$distro ansible-playbook "$MLSP_ROOT/scripts/sandbox.yml"
+    if [ ! -f "$inv/group_vars/all/vault.yml" ]; then
+      log "generating secrets"
+      ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
+        -e "secrets_file=$inv/group_vars/all/vault.yml" -e "secrets_vault_password_file=$vault_pass"
+    fi
+    log "deploying: ansible-playbook -i inventories/sandbox playbooks/site.yml"
+    playbook "$MLSP_ROOT/playbooks/site.yml"
+    log "health"
+    playbook "$MLSP_ROOT/playbooks/health.yml"
+    cat <<EOM
+
+MLflow is up:     http://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
+  admin user:     admin
+  password:       scripts/sandbox.sh credentials
+                  (key vault_mlflow_admin_password in inventories/sandbox/group_vars/all/vault.yml,
+                   an ansible-vault file whose password is in inventories/sandbox/.vault-pass)
+MinIO console:    http://127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}
+Client settings:  export MLFLOW_TRACKING_URI=http://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
+                  export MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=...
+Tear down:        scripts/sandbox.sh down
+EOM
+    ;;
+  credentials)
+    activate_venv
+    [ -f "$inv/group_vars/all/vault.yml" ] || die "no sandbox: run scripts/sandbox.sh up"
+    ansible-vault view --vault-password-file "$vault_pass" "$inv/group_vars/all/vault.yml" \
+      | awk -F': ' '$1 == "vault_mlflow_admin_password" {print "admin / " $2}'
+    ;;
+  health)
+    activate_venv; link_collection
+    playbook "$MLSP_ROOT/playbooks/health.yml"
+    ;;
+  down)
+    log "removing the sandbox"
+    docker ps -aq --filter label=owner=mlsp-sandbox | xargs -r docker rm -f >/dev/null
+    docker network ls -q --filter label=owner=mlsp-sandbox | xargs -r docker network rm >/dev/null
+    rm -rf "$inv"
+    log "sandbox removed"
+    ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac
