@@ -1,10 +1,11 @@
 """The role itself, run again with other settings: the preflight refuses bad ones before anything
 changes, and the install methods replace the binary (and restart MinIO) only when its checksum
 changes. The host ends as converge left it."""
+import json
 import uuid
 
 import pytest
-from conftest import ROLE_DEFAULTS, main_pid, run_converge, wait_ready
+from conftest import ROLE_DEFAULTS, main_pid, run_converge, run_playbook, wait_ready
 
 BINARY = ROLE_DEFAULTS["minio_binary_path"]
 MIRROR_DIR = "/srv/mlsp-test-mirror"
@@ -63,17 +64,44 @@ PREFLIGHT_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(PREFLIGHT_CASES))
-def test_preflight_refuses_before_any_change(host, case):
-    extra_vars, variable = PREFLIGHT_CASES[case]
+@pytest.fixture(scope="module")
+def preflight(host):
+    """Every case in one playbook run (a run costs seconds): the whole role, included with the
+    case's settings, in a block whose rescue records the failure. Returns
+    ({case: failed result}, changed task names, state before, state after)."""
+    target = host.backend.get_hostname()
+    tasks = []
+    for case, (case_vars, _variable) in sorted(PREFLIGHT_CASES.items()):
+        tasks.append({"name": case, "block": [
+            {"name": "Run the role (%s)" % case,
+             "ansible.builtin.include_role": {"name": "mlsp.mlflow_stack.minio"}, "vars": case_vars},
+            {"name": "Not reached (%s)" % case, "ansible.builtin.set_fact": {"__reached": True}},
+        ], "rescue": [
+            {"name": "Record (%s)" % case, "ansible.builtin.set_fact": {
+                "__cases": "{{ __cases | default({}) | combine({%r: ansible_failed_result}) }}" % case}},
+        ]})
+    tasks.append({"name": "Report", "ansible.builtin.debug": {"var": "__cases"}})
     before = state(host)
-    returncode, output = run_converge(extra_vars, tags="minio_install,minio_configure,minio_run,minio_buckets")
-    assert returncode != 0
-    messages = failure_messages(output)
-    assert messages and any(variable in m for m in messages), messages
-    assert changed_tasks(output) == []
-    assert task_result(output, "Install the packages the admin venv needs") is None  # stopped before
-    assert state(host) == before
+    returncode, output = run_playbook([{"hosts": target, "gather_facts": True, "tasks": tasks}])
+    assert returncode == 0, failure_messages(output)
+    report = [t for t in output["plays"][0]["tasks"] if t["task"]["name"] == "Report"][0]
+    assert "__reached" not in json.dumps(output)
+    changed = [name for name in changed_tasks(output) if not name.startswith("Record (")]
+    return report["hosts"][target]["__cases"], changed, before, state(host)
+
+
+@pytest.mark.parametrize("case", sorted(PREFLIGHT_CASES))
+def test_preflight_refuses_naming_the_variable(preflight, case):
+    results, _changed, _before, _after = preflight
+    variable = PREFLIGHT_CASES[case][1]
+    messages = [item.get("msg", "") for item in [results[case]] + results[case].get("results", [])]
+    assert any(variable in m for m in messages), messages
+
+
+def test_preflight_fails_before_any_change(preflight):
+    _results, changed, before, after = preflight
+    assert changed == []
+    assert after == before
 
 
 @pytest.fixture(scope="module")
