@@ -168,3 +168,21 @@ def test_new_binary_is_installed_and_restarts_minio_then_local_puts_the_build_ba
     assert main_pid(host) not in (0, new_pid)
     assert root_s3.get_object(Bucket="mlflow", Key=key)["Body"].read() == b"kept across binaries"
     root_s3.delete_object(Bucket="mlflow", Key=key)
+
+
+def test_role_fails_with_minio_log_when_minio_does_not_come_up(host, endpoint, hostvars):
+    # A setting MinIO refuses (a root user too short, slipped past the preflight through
+    # minio_extra_env): the role restarts it, waits (bounded) and fails with MinIO's own words.
+    returncode, output = run_converge({"minio_extra_env": {"MINIO_ROOT_USER": "x"}, "minio_health_timeout": 10},
+                                      tags="minio_configure,minio_run")
+    assert returncode != 0
+    messages = " ".join(failure_messages(output))
+    assert "did not answer 200" in messages and "minio_health_timeout (10 s)" in messages, messages
+    assert "MINIO_ROOT_USER length should be at least 3" in messages, messages
+    assert hostvars["minio_root_password"] not in messages
+    assert wait_ready(endpoint, timeout=3) != 200
+
+    # Back to the converged settings: the environment file changes again, MinIO restarts, ready.
+    returncode, output = run_converge({}, tags="minio_configure,minio_run")
+    assert returncode == 0, failure_messages(output)
+    assert wait_ready(endpoint, timeout=5) == 200

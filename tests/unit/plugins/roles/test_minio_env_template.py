@@ -97,7 +97,7 @@ SERVERS = {
     "single": {},
     "multi": {"minio_data_dirs": ["/mnt/disk1/minio", "/mnt/disk2/minio"], "minio_listen_address": "10.0.0.5",
               "minio_extra_env": {"MINIO_BROWSER": "off"}},
-    "quoted": {"minio_root_password": PASSWORD},
+    "quoted": {"minio_root_password": PASSWORD, "minio_listen_address": "fd00::5"},
 }
 
 
@@ -121,6 +121,11 @@ def test_several_drives_and_extra_settings(servers):
     assert servers["multi"]["MINIO_ADDRESS"] == "10.0.0.5:9000"
     assert servers["multi"]["MINIO_CONSOLE_ADDRESS"] == "10.0.0.5:9001"
     assert servers["multi"]["MINIO_BROWSER"] == "off"
+
+
+def test_ipv6_listen_address(servers):
+    assert servers["quoted"]["MINIO_ADDRESS"] == "[fd00::5]:9000"
+    assert servers["quoted"]["MINIO_CONSOLE_ADDRESS"] == "[fd00::5]:9001"
 
 
 def test_secrets_are_quoted_for_systemd(servers):
