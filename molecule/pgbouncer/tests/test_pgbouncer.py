@@ -87,7 +87,7 @@ def main_pid(host, unit):
 
 
 def wait_for_mlflow(pooler):
-    for _ in range(30):
+    for _attempt in range(30):
         if psql(pooler, "SELECT 1").rc == 0:
             return
         time.sleep(1)
@@ -103,7 +103,7 @@ def test_services_are_enabled_and_running(topology):
 
 
 def test_pgbouncer_runs_as_its_own_user_under_the_drop_in(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     pid = main_pid(pooler, "pgbouncer")
     assert pid not in ("", "0")
     assert pooler.run("stat -c %%U /proc/%s", pid).stdout.strip() == "pgbouncer"
@@ -116,7 +116,7 @@ def test_pgbouncer_runs_as_its_own_user_under_the_drop_in(topology):
 
 @pytest.mark.parametrize("dbname", ["mlflow", "mlflow_auth"])
 def test_mlflow_connects_through_pgbouncer(topology, dbname):
-    pooler, _ = topology
+    pooler, _db = topology
     cmd = psql(pooler, "SELECT current_user, current_database()", dbname=dbname)
     assert cmd.rc == 0, cmd.stderr
     assert cmd.stdout.strip() == f"mlflow|{dbname}"
@@ -130,14 +130,14 @@ def test_remote_client_connects_through_pgbouncer():
 
 
 def test_wrong_password_is_refused_by_pgbouncer(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     cmd = psql(pooler, "SELECT 1", password="Not-The-Password-123")
     assert cmd.rc != 0
     assert "authentication failed" in cmd.stderr
 
 
 def test_superuser_cannot_log_in_through_pgbouncer(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     cmd = psql(pooler, "SELECT 1", user="postgres", password="anything-at-all-1")
     assert cmd.rc != 0
     assert "FATAL" in cmd.stderr
@@ -162,7 +162,7 @@ def test_pg_hba_refuses_a_user_it_does_not_list():
 
 
 def test_passwords_are_stored_as_scram(topology):
-    _, db = topology
+    _pooler, db = topology
     rows = superuser(db, "SELECT rolname || ' ' || rolpassword FROM pg_authid"
                          " WHERE rolname IN ('mlflow', 'pgbouncer_auth', 'reporting')").splitlines()
     assert len(rows) == 3
@@ -172,7 +172,7 @@ def test_passwords_are_stored_as_scram(topology):
 
 
 def test_show_pools_lists_the_mlflow_pools(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     for dbname in ("mlflow", "mlflow_auth"):
         assert psql(pooler, "SELECT 1", dbname=dbname).rc == 0
     cmd = admin(pooler, "SHOW POOLS")
@@ -183,7 +183,7 @@ def test_show_pools_lists_the_mlflow_pools(topology):
 
 
 def test_stats_user_may_look_but_not_control(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     assert admin(pooler, "SHOW STATS", user=STATS).rc == 0
     cmd = admin(pooler, "RELOAD", user=STATS)
     assert cmd.rc != 0
@@ -191,7 +191,7 @@ def test_stats_user_may_look_but_not_control(topology):
 
 
 def test_unknown_admin_console_user_is_refused_at_once(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     start = time.monotonic()
     cmd = admin(pooler, "SHOW POOLS", user=("nobody", "Whatever-123456"))
     assert cmd.rc != 0
@@ -228,7 +228,7 @@ print("sqlalchemy ok", sa.__version__)
 
 
 def test_sqlalchemy_with_psycopg2_works_through_pgbouncer(topology):
-    pooler, _ = topology
+    pooler, _db = topology
     cmd = pooler.run("MLSP_PASSWORD=%s python3 -c %s 127.0.0.1 %s", PASSWORD, SQLALCHEMY_CHECK,
                      uuid.uuid4().hex[:12])
     assert cmd.rc == 0, cmd.stderr
@@ -306,7 +306,7 @@ def start_held_client(host):
     cmd = host.run("systemd-run --unit mlsp-held-client -p RuntimeMaxSec=900 --setenv MLSP_PASSWORD=%s"
                    " python3 -c %s", PASSWORD, HELD_CLIENT)
     assert cmd.rc == 0, cmd.stderr
-    for _ in range(20):
+    for _attempt in range(20):
         if "mlflow" in psql(host, "SHOW CLIENTS", user=ADMIN[0], password=ADMIN[1],
                             dbname="pgbouncer").stdout:
             return
@@ -316,7 +316,7 @@ def start_held_client(host):
 
 def stop_held_client(host):
     host.run("touch /run/mlsp-held-client.stop")
-    for _ in range(30):
+    for _attempt in range(30):
         if not host.service("mlsp-held-client").is_running:
             break
         time.sleep(0.5)

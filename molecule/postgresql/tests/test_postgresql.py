@@ -70,7 +70,7 @@ def start_time(host):
 
 
 def wait_ready(host):
-    for _ in range(30):
+    for _attempt in range(30):
         if host.run("pg_isready -q -h /var/run/postgresql -p 5432").rc == 0:
             return
         time.sleep(1)

@@ -132,13 +132,13 @@ def test_health_playbook_passes():
     proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
     assert proc.returncode == 0, proc.stdout[-4000:]
     lines = re.findall(r"^\W*(OK|FAIL) {2,}(\S[^\n]*)$", proc.stdout, re.M)
-    assert len(lines) == 7 and all(s == "OK" for s, _ in lines), lines
+    assert len(lines) == 7 and all(s == "OK" for s, _line in lines), lines
     for secret in SECRETS.values():
         assert secret not in proc.stdout
 
 
 def test_health_playbook_fails_when_minio_is_down():
-    rc, _, err = _exec(MINIO, ["systemctl", "stop", "minio"])
+    rc, _out, err = _exec(MINIO, ["systemctl", "stop", "minio"])
     assert rc == 0, err
     try:
         proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
@@ -147,7 +147,7 @@ def test_health_playbook_fails_when_minio_is_down():
         assert re.search(r"OK\s+MLflow /health", proc.stdout)
     finally:
         _exec(MINIO, ["systemctl", "start", "minio"])
-        for _ in range(30):  # bounded: 30 x 1 s
+        for _attempt in range(30):  # bounded: 30 x 1 s
             if _exec(MINIO, ["systemctl", "is-active", "minio"])[0] == 0:
                 break
             time.sleep(1)
@@ -159,4 +159,4 @@ def test_check_mode_predicts_no_change():
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
                        proc.stdout, re.M)
     assert len(recap) == 3, proc.stdout[-2000:]
-    assert all(c == "0" and u == "0" and f == "0" for _, c, u, f in recap), recap
+    assert all(c == "0" and u == "0" and f == "0" for _host, c, u, f in recap), recap
