@@ -1,0 +1,443 @@
+"""The MLflow tier as its users see it, over HTTP from the controller to the container: the REST
+API with `requests` (the controller's venv has no mlflow), MinIO with boto3, and the modules
+through testinfra's `host.ansible`. Loading a model by its alias needs the MLflow client: that one
+test runs it in the container, from the server's own virtual environment (/opt/mlflow).
+
+The tests run in file order; the admin password rotation and the preflight checks run the
+mlflow role again (mlflow_only.yml) and come last.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import time
+import uuid
+
+import boto3
+import docker
+import pytest
+import requests
+import yaml
+from botocore.config import Config
+
+SCENARIO = pathlib.Path(__file__).resolve().parents[1]
+VARS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
+# Molecule reads $NAME in molecule.yml as an environment variable; $$ is a literal $.
+ADMIN = ("admin", VARS["mlflow_admin_password"].replace("$$", "$"))
+READER = ("reader", "reader-test-pass-1")
+WRITER = ("writer", "writer-test-pass-1")
+SECRETS = {
+    "database password": VARS["_scenario_db_password"],
+    "MinIO mlflow secret key": VARS["_scenario_minio_mlflow_secret"],
+    "MinIO root password": VARS["minio_root_password"],
+    "admin password": ADMIN[1],
+    "Flask secret key": VARS["mlflow_flask_secret_key"],
+    "PgBouncer auth password": VARS["pgbouncer_auth_password"],
+    "PgBouncer admin password": VARS["pgbouncer_admin_users"][0]["password"],
+}
+LOCAL = "http://127.0.0.1:5000"  # how the modules, run on the container, reach the server
+RUN = f"verify-{uuid.uuid4().hex[:8]}"  # names unique to this verify run
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ip(host):
+    """The container's address on the scenario network, as the controller reaches it."""
+    name = host.backend.get_hostname()
+    networks = docker.from_env().containers.get(name).attrs["NetworkSettings"]["Networks"]
+    return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
+
+
+@pytest.fixture(scope="module")
+def url(ip):
+    return f"http://{ip}:5000"
+
+
+def api(url, method, path, auth=ADMIN, **kwargs):
+    return requests.request(method, f"{url}{path}", auth=auth, timeout=30, **kwargs)
+
+
+def ok(resp):
+    assert resp.status_code == 200, f"{resp.request.method} {resp.url}: {resp.status_code} {resp.text[:300]}"
+    return resp.json() if resp.content else {}
+
+
+def module(host, _module, check=False, **args):
+    """Run one of the collection's modules on the container; returns its result."""
+    args.setdefault("tracking_uri", LOCAL)
+    args.setdefault("login_password", ADMIN[1])
+    return host.ansible(f"mlsp.mlflow_stack.{_module}", json.dumps(args), check=check)
+
+
+def module_failure(host, _module, **args):
+    """Run a module that must fail; returns its result. (testinfra raises AnsibleException only
+    when the result says failed, which ansible-core 2.19's ad-hoc output leaves out; the modules
+    return a msg only when they fail.)"""
+    try:
+        res = module(host, _module, **args)
+    except host.ansible.AnsibleException as exc:
+        res = exc.result
+    assert "msg" in res, f"{_module} did not fail: {res}"
+    return res
+
+
+def wait_health(url, seconds=300):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # refused, or accepted but not answered yet
+            pass
+        time.sleep(3)
+    pytest.fail(f"{url}/health did not answer within {seconds} s")
+
+
+def run_mlflow_role(extra_vars, tmp_path):
+    """ansible-playbook mlflow_only.yml on the scenario's inventory with extra variables (from a
+    file: no secret on a command line). Returns (rc, output)."""
+    vars_file = tmp_path / "extra-vars.json"
+    vars_file.write_text(json.dumps(extra_vars))
+    vars_file.chmod(0o600)
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "mlflow_only.yml"),
+         "-e", f"@{vars_file}"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def logged_run(url):
+    """An experiment and a run with parameters, metrics and a file artifact, logged as the admin."""
+    exp_id = ok(api(url, "POST", "/api/2.0/mlflow/experiments/create", json={"name": f"{RUN}-run"}))["experiment_id"]
+    run = ok(api(url, "POST", "/api/2.0/mlflow/runs/create",
+                 json={"experiment_id": exp_id, "run_name": "rf-v1", "start_time": int(time.time() * 1000)}))
+    run_id = run["run"]["info"]["run_id"]
+    ok(api(url, "POST", "/api/2.0/mlflow/runs/log-batch", json={
+        "run_id": run_id,
+        "params": [{"key": "n_estimators", "value": "100"}, {"key": "max_depth", "value": "10"}],
+        "metrics": [{"key": "accuracy", "value": 0.85, "timestamp": 1, "step": 0},
+                    {"key": "f1", "value": 0.82, "timestamp": 1, "step": 0}],
+    }))
+    content = f"confusion matrix of {RUN}\n".encode()
+    ok(api(url, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{run_id}/artifacts/reports/notes.txt",
+           data=content))
+    ok(api(url, "POST", "/api/2.0/mlflow/runs/update", json={"run_id": run_id, "status": "FINISHED"}))
+    return {"experiment_id": exp_id, "run_id": run_id, "content": content}
+
+
+# --- the service --------------------------------------------------------------------------------
+
+def test_service_enabled_and_running_as_mlflow(host):
+    svc = host.service("mlflow")
+    assert svc.is_enabled and svc.is_running
+    main_pid = host.check_output("systemctl show -p MainPID --value mlflow")
+    assert host.check_output(f"stat -c %U /proc/{main_pid}") == "mlflow"
+
+
+def test_unit_is_hardened(host):
+    props = host.check_output(
+        "systemctl show mlflow -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp "
+        "-p CapabilityBoundingSet -p User")
+    assert "NoNewPrivileges=yes" in props
+    assert "ProtectSystem=strict" in props
+    assert "ProtectHome=yes" in props
+    assert "PrivateTmp=yes" in props
+    assert "User=mlflow" in props
+
+
+@pytest.mark.parametrize("path, mode", [
+    ("/etc/mlflow/mlflow.env", 0o600),
+    ("/etc/mlflow/admin.env", 0o600),
+    ("/etc/mlflow/basic_auth.ini", 0o640),
+])
+def test_config_files_are_private(host, path, mode):
+    f = host.file(path)
+    assert f.exists and f.user == "root" and f.group == "mlflow" and f.mode == mode
+
+
+def test_no_secret_on_any_command_line(host):
+    # Every process's argv, one per line (xargs -0 splits /proc/PID/cmdline at its NULs).
+    cmdlines = host.check_output("for f in /proc/[0-9]*/cmdline; do xargs -0 -r < $f 2>/dev/null; done; true")
+    assert "mlflow server --app-name basic-auth" in cmdlines  # we did read the server's
+    assert "--backend-store-uri postgresql+psycopg2://mlflow@127.0.0.1:6432/mlflow" in cmdlines
+    for what, secret in SECRETS.items():
+        assert secret not in cmdlines, f"the {what} shows on a command line"
+    for path in ("/etc/systemd/system/mlflow.service", "/etc/mlflow/basic_auth.ini"):
+        text = host.file(path).content_string
+        for what, secret in SECRETS.items():
+            assert secret not in text, f"the {what} is in {path}"
+
+
+def test_artifacts_use_the_least_privilege_minio_user(host):
+    env = host.file("/etc/mlflow/mlflow.env").content_string
+    assert 'AWS_ACCESS_KEY_ID="mlflow"' in env
+    assert VARS["minio_root_user"] not in env and VARS["minio_root_password"] not in env
+
+
+def test_schema_upgrade_stamped_for_this_version(host):
+    assert host.file("/var/lib/mlflow/schema-stamp").content_string.startswith("3.17.2 ")
+    assert host.check_output("/opt/mlflow/bin/python -c "
+                             "\"import importlib.metadata as m; print(m.version('mlflow'))\"") == "3.17.2"
+
+
+def test_upgrade_ran_once_per_version_and_kept_the_data(host, url):
+    """prepare.yml installed the previous release and logged an experiment; converge upgraded."""
+    assert api(url, "GET", "/version").text.strip() == "3.17.2"
+    ok(api(url, "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "before-the-upgrade"}))
+    journal = host.check_output("journalctl --unit mlflow-migrate --no-pager --output cat")
+    # Once at the first install (3.16.1), once at the upgrade; not at the idempotence run.
+    assert journal.count("Finished mlflow-migrate.service") == 2, journal[-3000:]
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+def test_health_answers(url):
+    resp = requests.get(f"{url}/health", timeout=10)
+    assert resp.status_code == 200 and resp.text.strip() == "OK"
+
+
+def test_unauthenticated_call_is_refused(url):
+    assert requests.get(f"{url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10).status_code == 401
+
+
+def test_wrong_password_is_refused(url):
+    assert api(url, "GET", "/api/2.0/mlflow/experiments/search?max_results=1",
+               auth=("admin", "not-the-password")).status_code == 401
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=(READER[0], "wrong-password-1")).status_code == 401
+
+
+def test_admin_and_users_log_in(url):
+    assert ok(api(url, "GET", "/api/2.0/mlflow/users/current"))["user"]["is_admin"] is True
+    assert ok(api(url, "GET", "/api/2.0/mlflow/users/current", auth=READER))["user"]["is_admin"] is False
+
+
+# --- the modules, against the real server -------------------------------------------------------
+
+def test_mlflow_user_module_lifecycle(host, url):
+    name, first, second = f"{RUN}-u", "first-password-1", "second-password-2"
+
+    res = module(host, "mlflow_user", check=True, name=name, password=first)
+    assert res["changed"] is True
+    assert api(url, "GET", f"/api/2.0/mlflow/users/get?username={name}").status_code == 404, "check mode wrote"
+
+    assert module(host, "mlflow_user", name=name, password=first)["changed"] is True
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=(name, first)).status_code == 200
+    assert module(host, "mlflow_user", name=name, password=first)["changed"] is False
+
+    assert module(host, "mlflow_user", check=True, name=name, password=second)["changed"] is True
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=(name, first)).status_code == 200
+
+    res = module(host, "mlflow_user", name=name, password=second)
+    assert res["changed"] is True and res["actions"] == ["password"]
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=(name, second)).status_code == 200
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=(name, first)).status_code == 401
+    assert module(host, "mlflow_user", name=name, password=first, update_password="on_create")["changed"] is False
+
+    res = module(host, "mlflow_user", name=name, password=second, admin=True)
+    assert res["changed"] is True and res["user"]["is_admin"] is True
+    assert ok(api(url, "GET", f"/api/2.0/mlflow/users/get?username={name}"))["user"]["is_admin"] is True
+    assert module(host, "mlflow_user", name=name, password=second, admin=True)["changed"] is False
+
+    info = module(host, "mlflow_user_info", name=[name, "reader", "nobody"])
+    assert [(u["username"], u["is_admin"]) for u in info["users"]] == [("reader", False), (name, True)]
+    assert info["missing"] == ["nobody"]
+
+    assert module(host, "mlflow_user", name=name, state="absent")["changed"] is True
+    assert api(url, "GET", f"/api/2.0/mlflow/users/get?username={name}").status_code == 404
+    assert module(host, "mlflow_user", name=name, state="absent")["changed"] is False
+
+
+def test_modules_fail_clearly(host):
+    bad_login = module_failure(host, "mlflow_user_info", login_password="wrong-admin-pass")
+    assert "refused the login credentials (HTTP 401)" in bad_login["msg"]
+    assert "wrong-admin-pass" not in json.dumps(bad_login)
+
+    down = module_failure(host, "mlflow_user_info", tracking_uri="http://127.0.0.1:5999")
+    assert "cannot reach the MLflow server at http://127.0.0.1:5999" in down["msg"]
+
+    missing = module_failure(host, "mlflow_permission", user="nobody-here", experiment_id="0", permission="READ")
+    assert "user nobody-here does not exist" in missing["msg"]
+
+    not_admin = module_failure(host, "mlflow_user_info", login_username=READER[0], login_password=READER[1])
+    assert "not an MLflow admin" in not_admin["msg"]
+
+
+def test_default_read_then_granted_edit(host, url):
+    exp = f"{RUN}-perm"
+    exp_id = ok(api(url, "POST", "/api/2.0/mlflow/experiments/create", json={"name": exp}))["experiment_id"]
+    new_run = {"experiment_id": exp_id}
+
+    # default_permission READ: the reader sees the experiment but may not write to it.
+    assert ok(api(url, "GET", f"/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", auth=READER))
+    assert api(url, "POST", "/api/2.0/mlflow/runs/create", auth=READER, json=new_run).status_code == 403
+    assert api(url, "POST", "/api/2.0/mlflow/experiments/update", auth=READER,
+               json={"experiment_id": exp_id, "new_name": exp + "-renamed"}).status_code == 403
+
+    res = module(host, "mlflow_permission", check=True, user="reader", experiment_name=exp, permission="EDIT")
+    assert res["changed"] is True and res["permission"] is None
+    assert api(url, "POST", "/api/2.0/mlflow/runs/create", auth=READER, json=new_run).status_code == 403
+
+    res = module(host, "mlflow_permission", user="reader", experiment_name=exp, permission="EDIT")
+    assert res["changed"] is True and res["permission"] == "EDIT" and res["resource_id"] == exp_id
+    assert module(host, "mlflow_permission", user="reader", experiment_id=exp_id, permission="EDIT")["changed"] is False
+    ok(api(url, "POST", "/api/2.0/mlflow/runs/create", auth=READER, json=new_run))
+
+    # NO_PERMISSIONS (written as DENY) hides it even from default READ.
+    res = module(host, "mlflow_permission", user="reader", experiment_id=exp_id, permission="NO_PERMISSIONS")
+    assert res["changed"] is True and res["permission"] == "DENY"
+    assert api(url, "GET", f"/api/2.0/mlflow/experiments/get?experiment_id={exp_id}",
+               auth=READER).status_code == 403
+
+    assert module(host, "mlflow_permission", user="reader", experiment_id=exp_id, state="absent")["changed"] is True
+    assert module(host, "mlflow_permission", user="reader", experiment_id=exp_id, state="absent")["changed"] is False
+    assert ok(api(url, "GET", f"/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", auth=READER))
+    assert api(url, "POST", "/api/2.0/mlflow/runs/create", auth=READER, json=new_run).status_code == 403
+
+
+def test_registered_model_permission(host, url):
+    model = f"{RUN}-perm-model"
+    ok(api(url, "POST", "/api/2.0/mlflow/registered-models/create", json={"name": model}))
+    update = {"name": model, "description": "by the writer"}
+    assert api(url, "PATCH", "/api/2.0/mlflow/registered-models/update", auth=WRITER, json=update).status_code == 403
+    assert module(host, "mlflow_permission", user="writer", registered_model=model, permission="EDIT")["changed"]
+    ok(api(url, "PATCH", "/api/2.0/mlflow/registered-models/update", auth=WRITER, json=update))
+
+
+# --- tracking, artifacts, registry --------------------------------------------------------------
+
+def test_run_reads_back(url, logged_run):
+    run = ok(api(url, "GET", f"/api/2.0/mlflow/runs/get?run_id={logged_run['run_id']}"))["run"]
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert params == {"n_estimators": "100", "max_depth": "10"}
+    assert metrics == {"accuracy": 0.85, "f1": 0.82}
+    assert run["info"]["status"] == "FINISHED"
+
+
+def test_artifact_reads_back_and_is_in_minio(url, ip, logged_run):
+    exp_id, run_id = logged_run["experiment_id"], logged_run["run_id"]
+    listing = ok(api(url, "GET", "/api/2.0/mlflow/artifacts/list",
+                     params={"run_id": run_id, "path": "reports"}))
+    assert [f["path"] for f in listing["files"]] == ["reports/notes.txt"]
+    resp = api(url, "GET", f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{run_id}/artifacts/reports/notes.txt")
+    assert resp.status_code == 200 and resp.content == logged_run["content"]
+
+    s3 = boto3.client("s3", endpoint_url=f"http://{ip}:9000", region_name="us-east-1",
+                      aws_access_key_id=VARS["minio_root_user"],
+                      aws_secret_access_key=VARS["minio_root_password"],
+                      config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
+    obj = s3.get_object(Bucket="mlflow", Key=f"{exp_id}/{run_id}/artifacts/reports/notes.txt")
+    assert obj["Body"].read() == logged_run["content"]
+
+
+def test_artifacts_need_a_login(url, logged_run):
+    path = f"/api/2.0/mlflow-artifacts/artifacts/{logged_run['experiment_id']}/{logged_run['run_id']}/artifacts/reports/notes.txt"
+    assert requests.get(f"{url}{path}", timeout=10).status_code == 401
+
+
+MODEL_SCRIPT = r'''
+import json, os, sys
+creds = json.load(open(sys.argv[1]))
+os.environ["MLFLOW_TRACKING_USERNAME"] = creds["username"]
+os.environ["MLFLOW_TRACKING_PASSWORD"] = creds["password"]
+import mlflow
+import mlflow.pyfunc
+from mlflow import MlflowClient
+
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return [2 * x for x in model_input]
+
+mlflow.set_tracking_uri("http://127.0.0.1:5000")
+name = creds["model"]
+mlflow.set_experiment(name + "-exp")
+with mlflow.start_run() as run:
+    info = mlflow.pyfunc.log_model(name="model", python_model=Doubler(), pip_requirements=["mlflow"])
+version = mlflow.register_model(info.model_uri, name)
+client = MlflowClient()
+client.set_registered_model_alias(name, "champion", version.version)
+model = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+print(json.dumps({"version": version.version, "prediction": list(model.predict([1.5, 4.0])),
+                  "run_id": run.info.run_id}))
+'''
+
+
+def test_model_version_loads_by_alias(host, url):
+    """A pyfunc model logged, registered, aliased `champion`, then loaded by `models:/<name>@champion`
+    with the real MLflow client (the server's venv on the container, over HTTP to the server)."""
+    model = f"{RUN}-model"
+    creds = {"username": "writer", "password": WRITER[1], "model": model}
+    for dest, content, mode in (("/root/mlsp-model-test.py", MODEL_SCRIPT, "0644"),
+                                ("/root/mlsp-model-test.json", json.dumps(creds), "0600")):
+        host.ansible("ansible.builtin.copy", json.dumps({"dest": dest, "content": content, "mode": mode}),
+                     check=False)
+    out = host.run("cd /tmp && /opt/mlflow/bin/python /root/mlsp-model-test.py /root/mlsp-model-test.json")
+    assert out.rc == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["prediction"] == [3.0, 8.0]
+
+    # The same alias, read over the REST API from the controller.
+    alias = ok(api(url, "GET", "/api/2.0/mlflow/registered-models/alias", params={"name": model, "alias": "champion"}))
+    assert alias["model_version"]["version"] == str(result["version"])
+    assert alias["model_version"]["run_id"] == result["run_id"]
+
+
+def test_data_survives_a_restart(host, url, logged_run):
+    host.run_expect([0], "systemctl restart mlflow")
+    wait_health(url)
+    run = ok(api(url, "GET", f"/api/2.0/mlflow/runs/get?run_id={logged_run['run_id']}"))["run"]
+    assert {p["key"] for p in run["data"]["params"]} == {"n_estimators", "max_depth"}
+    resp = api(url, "GET", f"/api/2.0/mlflow-artifacts/artifacts/{logged_run['experiment_id']}/"
+                           f"{logged_run['run_id']}/artifacts/reports/notes.txt")
+    assert resp.content == logged_run["content"]
+    assert ok(api(url, "GET", "/api/2.0/mlflow/users/current", auth=READER))
+
+
+# --- the role again: admin password rotation, preflight -----------------------------------------
+
+def test_admin_password_rotation(url, tmp_path):
+    old, new = ADMIN[1], "Rotated-admin-test-7c1e"
+    try:
+        rc, out = run_mlflow_role({"mlflow_admin_password": new}, tmp_path)
+        assert rc == 0, out[-3000:]
+        assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=("admin", new)).status_code == 200
+        assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=("admin", old)).status_code == 401
+        # The auth database was kept: the users are still there with their passwords.
+        assert ok(api(url, "GET", "/api/2.0/mlflow/users/current", auth=READER))
+        for secret in (old, new):
+            assert secret not in out
+    finally:
+        rc, out = run_mlflow_role({}, tmp_path)  # back to the scenario's password
+    assert rc == 0, out[-3000:]
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=ADMIN).status_code == 200
+    assert api(url, "GET", "/api/2.0/mlflow/users/current", auth=("admin", new)).status_code == 401
+
+
+@pytest.mark.parametrize("bad, variable", [
+    ({"mlflow_admin_password": "change_me"}, "mlflow_admin_password"),
+    ({"mlflow_admin_password": "short-pw"}, "mlflow_admin_password"),
+    ({"mlflow_flask_secret_key": ""}, "mlflow_flask_secret_key"),
+    ({"mlflow_default_permission": "WRITE"}, "mlflow_default_permission"),
+    ({"mlflow_s3_access_key": ""}, "mlflow_s3_access_key"),
+])
+def test_preflight_refuses_before_any_change(host, bad, variable, tmp_path):
+    before = host.check_output("stat -c %Y /etc/mlflow/mlflow.env /etc/mlflow/basic_auth.ini "
+                               "/etc/systemd/system/mlflow.service")
+    rc, out = run_mlflow_role(bad, tmp_path)
+    assert rc != 0
+    assert variable in out
+    assert "changed=0" in out
+    assert host.check_output("stat -c %Y /etc/mlflow/mlflow.env /etc/mlflow/basic_auth.ini "
+                             "/etc/systemd/system/mlflow.service") == before
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "roles/common's assert_secrets loops over {name, value} items, and Ansible prints a failed "
+    "loop item whole: the rejected secret shows in the output (fix there: loop over the indexes)"))
+def test_rejected_secret_is_not_printed(tmp_path):
+    rc, out = run_mlflow_role({"mlflow_admin_password": "Shrt-Secret"}, tmp_path)  # 11 characters
+    assert rc != 0 and "mlflow_admin_password" in out
+    assert "Shrt-Secret" not in out
