@@ -235,6 +235,22 @@ def test_refused_password_is_not_shown(host):
     assert "Sh0rt-pw" not in out
 
 
+def test_setting_postgresql_refuses_is_rolled_back(host):
+    # Passes the preflight (postgresql_settings is free-form); postgres -C refuses it.
+    settings = f"/etc/postgresql/{major(host)}/main/conf.d/50-mlsp.conf"
+    before = host.file(settings).sha256sum
+    started = start_time(host)
+    rc, out = converge(postgresql_settings={"work_mem": "bogus"})
+    assert rc != 0
+    assert "PostgreSQL refused the new configuration" in out
+    assert "work_mem" in out
+    assert host.file(settings).sha256sum == before
+    leftovers = host.run("find %s -name %s", os.path.dirname(settings), "50-mlsp.conf.*").stdout
+    assert leftovers.strip() == "", f"backup files left behind: {leftovers}"
+    assert sql(host, "SHOW work_mem") == "8MB"
+    assert start_time(host) == started
+
+
 def test_new_password_and_reloadable_setting_apply_without_restart(host):
     before = start_time(host)
     rc, out = converge(mlsp_test_mlflow_password=NEW_PASSWORD, mlsp_test_work_mem="16MB")
