@@ -65,6 +65,19 @@ class MlflowError(Exception):
         self.error_code = error_code
 
 
+def run_module(module, run):
+    """Call ``run(module)``, which ends with ``exit_json``; turn an MlflowError into ``fail_json``.
+
+    ``fail_json`` is called outside the except block, so that no traceback is attached.
+    """
+    error = 'the module ended without a result'
+    try:
+        run(module)
+    except MlflowError as e:
+        error = str(e)
+    module.fail_json(msg=error)
+
+
 class MlflowAuthError(MlflowError):
     """The server refused the credentials (HTTP 401)."""
 

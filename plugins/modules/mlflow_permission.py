@@ -133,9 +133,9 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
     RESOURCE_EXPERIMENT,
     RESOURCE_REGISTERED_MODEL,
     MlflowClient,
-    MlflowError,
     find_grant,
     mlflow_argument_spec,
+    run_module,
     permission_action,
     permission_level,
 )
@@ -229,13 +229,7 @@ def main():
         required_if=[('state', 'present', ('permission',))],
         supports_check_mode=True,
     )
-    error = 'the module ended without a result'
-    try:
-        run(module)  # ends with exit_json or fail_json
-    except MlflowError as e:
-        error = str(e)
-    # Outside the except block, so that no traceback is attached to the result.
-    module.fail_json(msg=error)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -125,8 +125,8 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
     MIN_PASSWORD_LENGTH,
     MlflowAuthError,
     MlflowClient,
-    MlflowError,
     mlflow_argument_spec,
+    run_module,
     public_user,
     user_actions,
     user_diff,
@@ -209,13 +209,7 @@ def main():
         required_if=[('state', 'present', ('password',))],
         supports_check_mode=True,
     )
-    error = 'the module ended without a result'
-    try:
-        run(module)  # ends with exit_json or fail_json
-    except MlflowError as e:
-        error = str(e)
-    # Outside the except block, so that no traceback is attached to the result.
-    module.fail_json(msg=error)
+    run_module(module, run)
 
 
 if __name__ == '__main__':
