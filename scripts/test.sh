@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 
 # Scenarios in dependency order. Those whose platforms name their own distribution run once.
-ALL_SCENARIOS=(harness postgresql pgbouncer minio stack)
+ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack)
 ONCE=" harness "
 scenarios=() distros=() only="setup,lint,sanity,build,unit,molecule"
 while [ $# -gt 0 ]; do
