@@ -29,10 +29,12 @@ case $cmd in
     MLSP_DISTROS=$distro "$MLSP_ROOT/scripts/setup.sh"
     activate_venv; link_collection
     log "containers (Debian $distro)"
-    MLSP_DISTRO=$distro ansible-playbook "$MLSP_ROOT/scripts/sandbox.yml"
+    MLSP_DISTRO=$distro ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+      ansible-playbook "$MLSP_ROOT/scripts/sandbox.yml"
     if [ ! -f "$inv/group_vars/all/vault.yml" ]; then
       log "generating secrets"
-      ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
+      ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+        ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
         -e "secrets_file=$inv/group_vars/all/vault.yml" -e "secrets_vault_password_file=$vault_pass"
     fi
     log "deploying: ansible-playbook -i inventories/sandbox playbooks/site.yml"
