@@ -66,6 +66,11 @@ notes:
     but O(password) logs in, the change was already made and the module reports no change.
   - An admin cannot remove their own admin flag or delete themselves with this module; log in as
     another admin.
+  - With the server's credential cache on (C(auth_cache_ttl_seconds) above 0), only the worker that
+    handles a password change, admin flag change or deletion forgets the user's cached credentials;
+    the other workers keep accepting them until the TTL ends. Restart the server after a change to
+    make it take effect at once, as the C(mlsp.mlflow_stack.mlflow) role does. Within that window,
+    an old password may also still log in when the module checks whether O(password) is current.
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user_info
   - module: mlsp.mlflow_stack.mlflow_permission

@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts in this folder. Source it; do not run it.
+#
+# The benchmarks run on their own systemd containers (mlsp-bench-*, network mlsp-bench, label
+# owner=mlsp-bench), made from the same image and with the same settings as the Molecule
+# scenarios. Their inventory and throwaway secrets live in $BENCH_STATE (0700, removed with the
+# containers); no secret is ever put on a command line or printed.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+BENCH_DIR="$MLSP_ROOT/bench"
+BENCH_STATE="${BENCH_STATE:-$MLSP_CACHE_DIR/bench-state}"
+BENCH_LABEL=owner=mlsp-bench
+BENCH_STACK=mlsp-bench-stack
+BENCH_FLOOR=mlsp-bench-floor
+BENCH_INV="$BENCH_STATE/inventory"
+export BENCH_STATE BENCH_INV BENCH_STACK
+
+bench_setup() {  # toolchain, engine, collection link (all cached)
+  "$MLSP_ROOT/scripts/docker-engine.sh"
+  activate_venv
+  link_collection
+  BENCH_PY="$("$MLSP_ROOT/scripts/client-venv.sh")"
+  export BENCH_PY
+  docker image inspect "mlsp-mlflow-stack/debian${MLSP_DISTRO:-12}:latest" >/dev/null 2>&1 \
+    || die "no image mlsp-mlflow-stack/debian${MLSP_DISTRO:-12}:latest: run scripts/setup.sh"
+}
+
+bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# bench_containers NAME...: start these containers (fresh ones if they do not exist).
+bench_containers() {
+  local json
+  json="$(printf '%s\n' "$@" | python3 -c 'import json, sys; print(json.dumps({"bench_containers": sys.stdin.read().split()}))')"
+  ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+    ansible-playbook "$BENCH_DIR/containers.yml" -e "$json" >/dev/null \
+    || die "could not start the containers $*"
+}
+
+bench_rm_container() { docker rm -f "$@" >/dev/null 2>&1 || true; }
+
+# Remove every benchmark container, the network and the state (inventory, secrets).
+bench_teardown() {
+  log "removing the benchmark containers and their state"
+  docker ps -aq --filter "label=$BENCH_LABEL" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "label=$BENCH_LABEL" | xargs -r docker network rm >/dev/null
+  rm -rf "$BENCH_STATE"
+}
+
+# The inventory of the one-container stack: one host in all four groups (like molecule/mlflow),
+# the wiring from playbooks/group_vars/all.yml, every tunable at the roles' defaults, and freshly
+# generated secrets (kept across the benchmarks of one run).
+bench_inventory() {
+  mkdir -p "$BENCH_INV/group_vars/all"
+  chmod 0700 "$BENCH_STATE"
+  cat >"$BENCH_INV/hosts.yml" <<EOH
+---
+# The benchmarks' stack: every tier on one container. Written by bench/lib.sh.
+all:
+  vars:
+    ansible_connection: community.docker.docker
+    # One process per module call instead of several, as the repository's ansible.cfg sets for
+    # SSH (the way production hosts are reached).
+    ansible_pipelining: true
+  children:
+    postgresql: {hosts: {$BENCH_STACK: }}
+    pgbouncer: {hosts: {$BENCH_STACK: }}
+    minio: {hosts: {$BENCH_STACK: }}
+    mlflow: {hosts: {$BENCH_STACK: }}
+EOH
+  if [ ! -f "$BENCH_INV/group_vars/all/secrets.yml" ]; then
+    (umask 077 && python3 - "$BENCH_INV/group_vars/all/secrets.yml" <<'PY'
+import secrets, sys
+names = ["vault_postgresql_mlflow_password", "vault_pgbouncer_admin_password",
+         "vault_pgbouncer_auth_password", "vault_minio_root_password",
+         "vault_minio_mlflow_secret_key", "vault_mlflow_admin_password",
+         "vault_mlflow_flask_secret_key"]
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write("---\n# Throwaway secrets of the benchmark stack (bench/lib.sh).\n")
+    for name in names:
+        out.write(f"{name}: Bench-{secrets.token_hex(12)}\n")
+PY
+    )
+  fi
+}
+
+bench_site() {  # run site.yml on the benchmark stack; extra arguments go to ansible-playbook
+  ansible-playbook -i "$BENCH_INV" "$MLSP_ROOT/playbooks/site.yml" "$@"
+}
+
+# Like Molecule's prepare: fresh package lists (the image's empty lists look recent).
+bench_apt_update() { docker exec "$1" apt-get update -qq >/dev/null; }
+
+# A converged stack to measure, made when missing (not timed here: bench/deploy.sh times it).
+bench_ensure_stack() {
+  bench_inventory
+  if [ -f "$BENCH_STATE/converged" ] && [ "$(docker inspect -f '{{.State.Running}}' "$BENCH_STACK" 2>/dev/null)" = true ]; then
+    return 0
+  fi
+  log "deploying the benchmark stack on $BENCH_STACK (site.yml)"
+  bench_rm_container "$BENCH_STACK"
+  rm -f "$BENCH_STATE/converged"
+  bench_containers "$BENCH_STACK"
+  bench_apt_update "$BENCH_STACK"
+  bench_site >"$BENCH_STATE/site.log" 2>&1 || { tail -40 "$BENCH_STATE/site.log"; die "site.yml failed"; }
+  touch "$BENCH_STATE/converged"
+}
+
+# The container's address on the benchmark network, as this host reaches it.
+bench_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
