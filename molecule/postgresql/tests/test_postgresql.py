@@ -226,8 +226,6 @@ def test_malformed_pg_hba_entry_is_refused_before_any_change(host, case):
     refused_before_any_change(host, {"postgresql_hba_entries": [BAD_HBA_ENTRIES[case]]}, name)
 
 
-@pytest.mark.xfail(strict=True, reason="roles/common assert_secrets shows the loop item, value"
-                                       " included, when a check fails (fix proposed to the lead)")
 def test_refused_password_is_not_shown(host):
     out = refused_before_any_change(
         host, {"postgresql_users": [{"name": "mlflow", "password": "Sh0rt-pw"}]},
