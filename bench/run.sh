@@ -2,8 +2,8 @@
 # Every benchmark in one run: deploy (bench/deploy.sh), tracking throughput (bench/tracking.sh),
 # artifacts (bench/artifacts.sh), on fresh mlsp-bench-* containers. Prints every table again at
 # the end and keeps them, with the figures as JSON, in $MLSP_CACHE_DIR/bench-results/<time>/.
-# Bounded: about 45 minutes with the defaults on a busy 2-core machine (each tracking point is
-# fixed in time, each transfer and playbook run is bounded by its own timeouts).
+# Bounded: about 45 minutes with the defaults on a busy 2-core machine (tracking points are fixed
+# in time; playbook runs, installs and transfers have time limits).
 #
 # usage: bench/run.sh [--keep] [--duration S] [--repeat N] [--variants 'a b c ...']
 #   --keep         leave the containers and state (remove them later with bench/run.sh --down)
