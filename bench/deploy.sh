@@ -59,7 +59,7 @@ minio_bin="$MLSP_CACHE_DIR/minio/$MINIO_BUILD/minio"
 
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$2"; }
-in_floor() { docker exec "$BENCH_FLOOR" sh -ec "$1"; }
+in_floor() { timeout 1800 docker exec "$BENCH_FLOOR" sh -ec "$1"; }
 
 warm=mlsp-bench-warm
 log "fresh containers $BENCH_FLOOR and $BENCH_STACK"

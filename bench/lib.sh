@@ -83,8 +83,8 @@ PY
   fi
 }
 
-bench_site() {  # run site.yml on the benchmark stack; extra arguments go to ansible-playbook
-  ansible-playbook -i "$BENCH_INV" "$MLSP_ROOT/playbooks/site.yml" "$@"
+bench_site() {  # run site.yml on the benchmark stack (at most an hour); extra arguments go to ansible-playbook
+  timeout 3600 ansible-playbook -i "$BENCH_INV" "$MLSP_ROOT/playbooks/site.yml" "$@"
 }
 
 # Like Molecule's prepare: fresh package lists (the image's empty lists look recent).

@@ -2,17 +2,20 @@
 # Every benchmark in one run: deploy (bench/deploy.sh), tracking throughput (bench/tracking.sh),
 # artifacts (bench/artifacts.sh), on fresh mlsp-bench-* containers. Prints every table again at
 # the end and keeps them, with the figures as JSON, in $MLSP_CACHE_DIR/bench-results/<time>/.
-# Bounded: about 35 minutes with the defaults on a 2-core machine.
+# Bounded: about 45 minutes with the defaults on a busy 2-core machine (tracking points are fixed
+# in time; playbook runs, installs and transfers have time limits).
 #
 # usage: bench/run.sh [--keep] [--duration S] [--repeat N] [--variants 'a b c ...']
 #   --keep         leave the containers and state (remove them later with bench/run.sh --down)
 #   --duration S   seconds per tracking point (default 15)
 #   --repeat N     repetitions of each artifact transfer (default 5)
-#   --variants V   tracking variants (default 'a b c'; see bench/tracking.py)
+#   --variants V   tracking variants (default: a b c, plus a@ttl=0,workers=4 = the role's defaults
+#                  before the tuning, a@workers=4 = the workers change alone, a@auth=0 = our setup
+#                  without authentication; see bench/tracking.py)
 #   --down         only remove the benchmark containers and state
 source "$(dirname "$0")/lib.sh"
 
-keep=0 duration=15 repeat=5 variants="a b c"
+keep=0 duration=15 repeat=5 variants="a b c a@ttl=0,workers=4 a@workers=4 a@auth=0"
 while [ $# -gt 0 ]; do
   case $1 in
     --keep) keep=1; shift ;;
@@ -20,7 +23,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --variants) variants=$2; shift 2 ;;
     --down) bench_teardown; exit 0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
