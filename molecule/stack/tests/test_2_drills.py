@@ -775,7 +775,7 @@ def test_bad_input_fails_before_any_change(case, bad_input_results):
     shown = [k for k, v in extra_vars.items() if ("password" in k or "secret" in k) and v and v in output]
     passed = proc.returncode != 0 and named and not later_plays and not res["changed"] and not shown
     record_figure(f"bad {name}", f"rc {proc.returncode}, {'named' if named else 'NOT NAMED'}, {len(res['changed'])} "
-                  f"changed", "rc>0,named,0", passed)
+                  f"changed", "rc>0,name,0", passed)
     assert proc.returncode != 0, f"site.yml accepted {name}"
     assert named, f"no error names {variable}: {mask(messages)[:1500] or mask(output[-1500:])}"
     assert not later_plays, f"the run went on to {later_plays}"
