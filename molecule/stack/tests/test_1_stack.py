@@ -7,42 +7,21 @@ that must predict no change.
 """
 import json
 import os
-import pathlib
 import re
 import subprocess
 import time
 import uuid
 
 import boto3
-import docker
 import pytest
-import yaml
 from botocore.config import Config
-
-SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).parents[1]))
-ROOT = SCENARIO.parents[1]
-SECRETS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
-DB, MINIO, MLFLOW = "mlsp-stack-db", "mlsp-stack-minio", "mlsp-stack-mlflow"
-
-testinfra_hosts = [f"ansible://{MLFLOW}"]
-
-
-def _ip(name):
-    c = docker.from_env().containers.get(name)
-    return next(iter(c.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
-
-
-def _exec(name, argv, env=None):
-    """Run in a container without putting secrets in any argv (they go in the environment)."""
-    res = docker.from_env().containers.get(name).exec_run(argv, environment=env or {}, demux=True)
-    out, err = (b.decode() if b else "" for b in res.output)
-    return res.exit_code, out, err
+from conftest import DB, MINIO, MLFLOW, ROOT, SCENARIO, SECRETS, client_python, container_ip, exec_in, run_playbook
 
 
 def _pgbouncer_queries():
-    rc, out, err = _exec(DB, ["psql", "-h", "127.0.0.1", "-p", "6432", "-U", "pgbouncer_admin",
-                              "-d", "pgbouncer", "-AtF,", "-c", "SHOW STATS"],
-                         {"PGPASSWORD": SECRETS["vault_pgbouncer_admin_password"]})
+    rc, out, err = exec_in(DB, ["psql", "-h", "127.0.0.1", "-p", "6432", "-U", "pgbouncer_admin",
+                                "-d", "pgbouncer", "-AtF,", "-c", "SHOW STATS"],
+                           {"PGPASSWORD": SECRETS["vault_pgbouncer_admin_password"]})
     assert rc == 0, err
     for line in out.splitlines():
         cols = line.split(",")
@@ -53,31 +32,19 @@ def _pgbouncer_queries():
 
 def _s3():
     return boto3.client(
-        "s3", endpoint_url=f"http://{_ip(MINIO)}:9000", region_name="us-east-1",
+        "s3", endpoint_url=f"http://{container_ip(MINIO)}:9000", region_name="us-east-1",
         aws_access_key_id="mlsp-admin", aws_secret_access_key=SECRETS["vault_minio_root_password"],
         config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
     )
 
 
-def _inventory():
-    return str(pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory")
-
-
-def _playbook(*args):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".ansible" / "collections"),
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(["ansible-playbook", "-i", _inventory(), *args], env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
-
-
 @pytest.fixture(scope="module")
 def workflow():
-    python = subprocess.run([str(ROOT / "scripts" / "client-venv.sh")], capture_output=True,
-                            text=True, check=True).stdout.strip().splitlines()[-1]
+    python = client_python()
     before = _pgbouncer_queries()
     suffix = uuid.uuid4().hex[:8]
     env = dict(os.environ,
-               MLFLOW_TRACKING_URI=f"http://{_ip(MLFLOW)}:5000",
+               MLFLOW_TRACKING_URI=f"http://{container_ip(MLFLOW)}:5000",
                MLFLOW_TRACKING_USERNAME="admin",
                MLFLOW_TRACKING_PASSWORD=SECRETS["vault_mlflow_admin_password"],
                MLFLOW_HTTP_REQUEST_TIMEOUT="60", MLFLOW_HTTP_REQUEST_MAX_RETRIES="2")
@@ -116,20 +83,14 @@ def test_artifacts_are_objects_in_the_bucket(workflow):
 def test_rows_came_through_pgbouncer(workflow):
     before, after = workflow["pgbouncer_queries"]
     assert after > before, "MLflow's queries did not go through PgBouncer"
-    rc, out, err = _exec(DB, ["runuser", "-u", "postgres", "--", "psql", "-d", "mlflow", "-Atc",
-                              f"SELECT status FROM runs WHERE run_uuid = '{workflow['run_id']}'"])
+    rc, out, err = exec_in(DB, ["runuser", "-u", "postgres", "--", "psql", "-d", "mlflow", "-Atc",
+                                f"SELECT status FROM runs WHERE run_uuid = '{workflow['run_id']}'"])
     assert rc == 0, err
     assert out.strip() == "FINISHED"
 
 
-def test_mlflow_host_has_no_minio_root_credentials(host):
-    # Look in the whole /etc and the service environment: only the least-privilege user is there.
-    secret = SECRETS["vault_minio_root_password"]
-    assert host.run("grep -rl -F -e %s /etc /opt/mlflow 2>/dev/null", secret).stdout.strip() == ""
-
-
 def test_health_playbook_passes():
-    proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
+    proc = run_playbook(str(ROOT / "playbooks" / "health.yml"))
     assert proc.returncode == 0, proc.stdout[-4000:]
     lines = re.findall(r"^\W*(OK|FAIL) {2,}(\S[^\n]*)$", proc.stdout, re.M)
     assert len(lines) == 7 and all(s == "OK" for s, _line in lines), lines
@@ -138,23 +99,23 @@ def test_health_playbook_passes():
 
 
 def test_health_playbook_fails_when_minio_is_down():
-    rc, _out, err = _exec(MINIO, ["systemctl", "stop", "minio"])
+    rc, _out, err = exec_in(MINIO, ["systemctl", "stop", "minio"])
     assert rc == 0, err
     try:
-        proc = _playbook(str(ROOT / "playbooks" / "health.yml"))
+        proc = run_playbook(str(ROOT / "playbooks" / "health.yml"))
         assert proc.returncode != 0
         assert re.search(r"FAIL\s+MinIO ready", proc.stdout), proc.stdout[-3000:]
         assert re.search(r"OK\s+MLflow /health", proc.stdout)
     finally:
-        _exec(MINIO, ["systemctl", "start", "minio"])
+        exec_in(MINIO, ["systemctl", "start", "minio"])
         for _attempt in range(30):  # bounded: 30 x 1 s
-            if _exec(MINIO, ["systemctl", "is-active", "minio"])[0] == 0:
+            if exec_in(MINIO, ["systemctl", "is-active", "minio"])[0] == 0:
                 break
             time.sleep(1)
 
 
 def test_check_mode_predicts_no_change():
-    proc = _playbook("--check", "--diff", str(ROOT / "playbooks" / "site.yml"))
+    proc = run_playbook("--check", "--diff", str(ROOT / "playbooks" / "site.yml"))
     assert proc.returncode == 0, proc.stdout[-4000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
                        proc.stdout, re.M)
