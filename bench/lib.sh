@@ -107,3 +107,19 @@ bench_ensure_stack() {
 
 # The container's address on the benchmark network, as this host reaches it.
 bench_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+
+# bench_python SCRIPT [--keep] [SCRIPT's options]: deploy the benchmark stack when it is not there,
+# run bench/SCRIPT with the client venv's python, and remove the containers and state at the end
+# unless --keep is given.
+bench_python() {
+  local script=$1 keep=0 a
+  local args=()
+  shift
+  for a in "$@"; do
+    if [ "$a" = --keep ]; then keep=1; else args+=("$a"); fi
+  done
+  [ "$keep" = 1 ] || trap bench_teardown EXIT
+  bench_setup
+  bench_ensure_stack
+  "$BENCH_PY" "$BENCH_DIR/$script" "${args[@]}"
+}
