@@ -100,24 +100,65 @@ ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles,ansible.posix.profile_task
 d1=$(now)
 touch "$BENCH_STATE/converged"
 
-noop_times=() noop_changed=()
+# The no-op re-runs, over two connections in turn: the containers' own (docker exec, as Molecule
+# and the sandbox reach them) and SSH, the way production hosts are reached (the ssh plugin's
+# defaults: ControlPersist 60 s; pipelining on, as ansible.cfg sets it). sshd is added to the
+# converged stack for that (not timed; nothing of the stack uses it).
+log "sshd on $BENCH_STACK, for the no-op re-runs over SSH"
+ssh_key="$BENCH_STATE/ssh/id_ed25519"
+mkdir -p "$BENCH_STATE/ssh" && chmod 0700 "$BENCH_STATE/ssh"
+[ -f "$ssh_key" ] || ssh-keygen -q -t ed25519 -N '' -C mlsp-bench -f "$ssh_key"
+docker exec -e DEBIAN_FRONTEND=noninteractive "$BENCH_STACK" apt-get install -y -qq openssh-server >/dev/null
+docker exec "$BENCH_STACK" install -d -m 0700 /root/.ssh
+docker cp -q "$ssh_key.pub" "$BENCH_STACK:/root/.ssh/authorized_keys"
+docker exec "$BENCH_STACK" sh -ec 'chown root:root /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys && systemctl enable -q --now ssh'
+cat >"$BENCH_STATE/ssh/vars.yml" <<EOV
+---
+ansible_connection: ssh
+ansible_host: $(bench_ip "$BENCH_STACK")
+ansible_user: root
+ansible_ssh_private_key_file: $ssh_key
+ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+ansible_pipelining: true
+EOV
+ssh_vars=(-e "@$BENCH_STATE/ssh/vars.yml")
+
+declare -A noop_times=() noop_changed=()
 for i in $(seq 1 "$noop_runs"); do
-  log "no-op re-run $i/$noop_runs"
-  n0=$(now)
-  bench_site >"$BENCH_STATE/noop-$i.log" 2>&1 || { tail -40 "$BENCH_STATE/noop-$i.log"; die "site.yml re-run failed"; }
-  n1=$(now)
-  noop_times+=("$(secs "$n0" "$n1")")
-  noop_changed+=("$(grep -o 'changed=[0-9]*' "$BENCH_STATE/noop-$i.log" | tail -1)")
+  for conn in docker ssh; do
+    log "no-op re-run $i/$noop_runs over $conn"
+    extra=()
+    [ "$conn" = ssh ] && extra=("${ssh_vars[@]}")
+    n0=$(now)
+    ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks \
+      bench_site "${extra[@]}" >"$BENCH_STATE/noop-$conn-$i.log" 2>&1 \
+      || { tail -40 "$BENCH_STATE/noop-$conn-$i.log"; die "site.yml re-run over $conn failed"; }
+    n1=$(now)
+    noop_times[$conn]+="$(secs "$n0" "$n1") "
+    noop_changed[$conn]+="$(grep -o 'changed=[0-9]*' "$BENCH_STATE/noop-$conn-$i.log" | tail -1) "
+  done
 done
 log "the cost of one module call (bench/probe.yml)"
-probe() { ansible-playbook -i "$BENCH_INV" "$BENCH_DIR/probe.yml" -e "bench_calls=$1" >/dev/null; }
-p0=$(now); probe 1; p1=$(now); probe 41; p2=$(now)
-per_call="$(python3 -c "import sys; a, b, c = map(float, sys.argv[1:]); print(f'{((c - b) - (b - a)) / 40:.2f}')" "$p0" "$p1" "$p2")"
-noop_ok="$(grep -o 'ok=[0-9]*' "$BENCH_STATE/noop-1.log" | tail -1 | cut -d= -f2)"
+probe() { ansible-playbook -i "$BENCH_INV" "$BENCH_DIR/probe.yml" -e "bench_calls=$1" "${@:2}" >/dev/null; }
+declare -A per_call=()
+for conn in docker ssh; do
+  extra=()
+  [ "$conn" = ssh ] && extra=("${ssh_vars[@]}")
+  p0=$(now); probe 1 "${extra[@]}"; p1=$(now); probe 41 "${extra[@]}"; p2=$(now)
+  per_call[$conn]="$(python3 -c "import sys; a, b, c = map(float, sys.argv[1:]); print(f'{((c - b) - (b - a)) / 40:.2f}')" "$p0" "$p1" "$p2")"
+done
+noop_ok="$(grep -o 'ok=[0-9]*' "$BENCH_STATE/noop-docker-1.log" | tail -1 | cut -d= -f2)"
 load_after="$(bench_loadavg)"
 
 floor=$(secs "$t0" "$t4") deploy=$(secs "$d0" "$d1")
-noop_median="$(printf '%s\n' "${noop_times[@]}" | python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.stdin):.1f}")')"
+# shellcheck disable=SC2086 # $1 is a list of figures, split on purpose
+median() { printf '%s\n' $1 | python3 -c 'import statistics, sys; print(f"{statistics.median(float(x) for x in sys.stdin):.1f}")'; }
+# slowest LOG: the 12 slowest tasks of a run with ansible.posix.profile_tasks
+slowest() {
+  sed -n '/^TASKS RECAP/,$p' "$1" | grep -E ' -+ [0-9.]+s$' \
+    | sed -E 's/^(.*[^ -]) -+ ([0-9.]+s)$/\2\t\1/' | sort -rn | head -12 | awk -F'\t' '{printf "  %8s  %s\n", $1, $2}'
+}
+calls_cost() { python3 -c "import sys; print(f'{float(sys.argv[1]) * int(sys.argv[2]):.0f}')" "$1" "$noop_ok"; }
 cat <<EOT
 
 Deploy benchmark: Debian ${MLSP_DISTRO:-12} container, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; load average $load_before (before) / $load_after (after)
@@ -130,12 +171,16 @@ Deploy benchmark: Debian ${MLSP_DISTRO:-12} container, $(nproc) cores, $(free -g
 | **floor, total** | **$floor** |
 | **site.yml, fresh stack** | **$deploy** |
 | **ratio deploy / floor** (target <= 1.5) | **$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$deploy" "$floor")** |
-| **site.yml no-op re-run**, median of $noop_runs (target < 30) | **$noop_median** |
+| **site.yml no-op re-run over SSH** (as production hosts are reached), median of $noop_runs (target < 30) | **$(median "${noop_times[ssh]}")** |
+| site.yml no-op re-run over docker exec (the test containers' connection), median of $noop_runs | $(median "${noop_times[docker]}") |
 
-No-op re-runs: ${noop_times[*]} s; recaps: ${noop_changed[*]}
-One module call over the container connection costs $per_call s (ping, pipelining on); a no-op run
-reports $noop_ok task results, most of them a module call each: about $(python3 -c "import sys; print(f'{float(sys.argv[1]) * int(sys.argv[2]):.0f}')" "$per_call" "$noop_ok") s of the no-op run is that cost alone.
+No-op re-runs over SSH: ${noop_times[ssh]}s; recaps: ${noop_changed[ssh]}
+No-op re-runs over docker exec: ${noop_times[docker]}s; recaps: ${noop_changed[docker]}
+A no-op run reports $noop_ok task results, most of them a module call each. One module call (ping,
+pipelining on) costs ${per_call[ssh]} s over SSH, about $(calls_cost "${per_call[ssh]}") s of a no-op run, and ${per_call[docker]} s over
+docker exec, about $(calls_cost "${per_call[docker]}") s.
 Slowest tasks of the fresh deploy (ansible.posix.profile_tasks):
+$(slowest "$BENCH_STATE/deploy.log")
+Slowest tasks of the first no-op re-run over SSH:
+$(slowest "$BENCH_STATE/noop-ssh-1.log")
 EOT
-sed -n '/^TASKS RECAP/,$p' "$BENCH_STATE/deploy.log" | grep -E ' -+ [0-9.]+s$' \
-  | sed -E 's/^(.*[^ -]) -+ ([0-9.]+s)$/\2\t\1/' | sort -rn | head -12 | awk -F'\t' '{printf "  %8s  %s\n", $1, $2}'
