@@ -5,8 +5,10 @@
 #   1. the floor: in a bare container of the same image, only the installs the stack needs: the
 #      apt packages of the roles (PostgreSQL, PgBouncer, python3-venv, ...), the pinned MLflow set
 #      in a venv, the MinIO admin venv, and a copy of the cached MinIO binary;
-#   2. site.yml on a fresh container, the whole stack on one host (inventory like molecule/mlflow);
-#   3. site.yml again on the converged stack, NOOP_RUNS times (median; it must report changed=0).
+#   2. site.yml on a fresh container, the whole stack on one host (inventory like molecule/mlflow),
+#      over SSH as production hosts are reached (sshd is added to the container first, not timed);
+#   3. site.yml again on the converged stack, NOOP_RUNS times over SSH and as many over docker exec
+#      (the test containers' connection), in turn (medians; each must report changed=0).
 # Both containers start with the same caches, warmed before anything is timed: the package lists
 # (apt-get update, as Molecule's prepare does), the .deb files, pip's cache (shared with the
 # Molecule containers) and the MinIO build in the controller's cache.
@@ -79,6 +81,9 @@ bench_apt_update "$warm"
 docker exec -e DEBIAN_FRONTEND=noninteractive "$warm" apt-get install -y -qq python3-venv >/dev/null
 docker exec "$warm" sh -ec "python3 -m venv /var/tmp/warm && /var/tmp/warm/bin/pip download -q -d /var/tmp/warm/dl $PIP_MLFLOW $PIP_MINIO"
 bench_rm_container "$warm"
+# The stack is deployed and re-run over SSH, the way production hosts are reached: sshd on the
+# stack's container (not timed; no role uses it).
+bench_ssh "$BENCH_STACK"
 
 load_before="$(bench_loadavg)"
 log "floor: the installs alone, in $BENCH_FLOOR"
@@ -93,39 +98,19 @@ docker cp -q "$minio_bin" "$BENCH_FLOOR:/usr/local/bin/minio"
 t4=$(now)
 bench_rm_container "$BENCH_FLOOR"
 
-log "deploy: site.yml on a fresh $BENCH_STACK (log: $BENCH_STATE/deploy.log)"
+log "deploy: site.yml on a fresh $BENCH_STACK over SSH (log: $BENCH_STATE/deploy.log)"
+ssh_vars=(-e "@$BENCH_STATE/ssh/vars.yml")
 d0=$(now)
 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles,ansible.posix.profile_tasks \
-  bench_site >"$BENCH_STATE/deploy.log" 2>&1 || { tail -40 "$BENCH_STATE/deploy.log"; die "site.yml failed"; }
+  bench_site "${ssh_vars[@]}" >"$BENCH_STATE/deploy.log" 2>&1 || { tail -40 "$BENCH_STATE/deploy.log"; die "site.yml failed"; }
 d1=$(now)
 touch "$BENCH_STATE/converged"
 
-# The no-op re-runs, over two connections in turn: the containers' own (docker exec, as Molecule
-# and the sandbox reach them) and SSH, the way production hosts are reached (the ssh plugin's
-# defaults: ControlPersist 60 s; pipelining on, as ansible.cfg sets it). sshd is added to the
-# converged stack for that (not timed; nothing of the stack uses it).
-log "sshd on $BENCH_STACK, for the no-op re-runs over SSH"
-ssh_key="$BENCH_STATE/ssh/id_ed25519"
-mkdir -p "$BENCH_STATE/ssh" && chmod 0700 "$BENCH_STATE/ssh"
-[ -f "$ssh_key" ] || ssh-keygen -q -t ed25519 -N '' -C mlsp-bench -f "$ssh_key"
-docker exec -e DEBIAN_FRONTEND=noninteractive "$BENCH_STACK" apt-get install -y -qq openssh-server >/dev/null
-docker exec "$BENCH_STACK" install -d -m 0700 /root/.ssh
-docker cp -q "$ssh_key.pub" "$BENCH_STACK:/root/.ssh/authorized_keys"
-docker exec "$BENCH_STACK" sh -ec 'chown root:root /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys && systemctl enable -q --now ssh'
-cat >"$BENCH_STATE/ssh/vars.yml" <<EOV
----
-ansible_connection: ssh
-ansible_host: $(bench_ip "$BENCH_STACK")
-ansible_user: root
-ansible_ssh_private_key_file: $ssh_key
-ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-ansible_pipelining: true
-EOV
-ssh_vars=(-e "@$BENCH_STATE/ssh/vars.yml")
-
+# The no-op re-runs, over two connections in turn: SSH, as the deploy, and the containers' own
+# (docker exec, as Molecule and the sandbox reach them).
 declare -A noop_times=() noop_changed=()
 for i in $(seq 1 "$noop_runs"); do
-  for conn in docker ssh; do
+  for conn in ssh docker; do
     log "no-op re-run $i/$noop_runs over $conn"
     extra=()
     [ "$conn" = ssh ] && extra=("${ssh_vars[@]}")
@@ -169,7 +154,7 @@ Deploy benchmark: Debian ${MLSP_DISTRO:-12} container, $(nproc) cores, $(free -g
 | floor: MinIO admin venv ($(eval "printf '%s ' $PIP_MINIO")) | $(secs "$t2" "$t3") |
 | floor: copy of the MinIO binary | $(secs "$t3" "$t4") |
 | **floor, total** | **$floor** |
-| **site.yml, fresh stack** | **$deploy** |
+| **site.yml, fresh stack** (over SSH) | **$deploy** |
 | **ratio deploy / floor** (target <= 1.5) | **$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$deploy" "$floor")** |
 | **site.yml no-op re-run over SSH** (as production hosts are reached), median of $noop_runs (target < 30) | **$(median "${noop_times[ssh]}")** |
 | site.yml no-op re-run over docker exec (the test containers' connection), median of $noop_runs | $(median "${noop_times[docker]}") |
