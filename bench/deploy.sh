@@ -99,10 +99,11 @@ t4=$(now)
 bench_rm_container "$BENCH_FLOOR"
 
 log "deploy: site.yml on a fresh $BENCH_STACK over SSH (log: $BENCH_STATE/deploy.log)"
-ssh_vars=(-e "@$BENCH_STATE/ssh/vars.yml")
+ssh_vars=(-i "$BENCH_STATE/ssh/hosts.yml")
 d0=$(now)
 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles,ansible.posix.profile_tasks \
-  bench_site "${ssh_vars[@]}" >"$BENCH_STATE/deploy.log" 2>&1 || { tail -40 "$BENCH_STATE/deploy.log"; die "site.yml failed"; }
+  bench_site "${ssh_vars[@]}" >"$BENCH_STATE/deploy.log" 2>&1 \
+  || { grep -A12 -E '^(fatal|failed):' "$BENCH_STATE/deploy.log" | head -40; die "site.yml failed"; }
 d1=$(now)
 touch "$BENCH_STATE/converged"
 

@@ -90,7 +90,7 @@ bench_site() {  # run site.yml on the benchmark stack (at most an hour); extra a
 # bench_ssh CONTAINER: reach CONTAINER over SSH as production hosts are reached (the ssh
 # plugin's defaults: ControlPersist 60 s; pipelining on, as ansible.cfg sets it): openssh-server
 # in it, a key of the benchmark's own in root's authorized_keys, and the connection variables in
-# $BENCH_STATE/ssh/vars.yml (give them with -e @file).
+# the inventory source $BENCH_STATE/ssh/hosts.yml.
 bench_ssh() {
   local key="$BENCH_STATE/ssh/id_ed25519"
   mkdir -p "$BENCH_STATE/ssh" && chmod 0700 "$BENCH_STATE" "$BENCH_STATE/ssh"
@@ -100,14 +100,19 @@ bench_ssh() {
   docker exec "$1" install -d -m 0700 /root/.ssh
   docker cp -q "$key.pub" "$1:/root/.ssh/authorized_keys"
   docker exec "$1" sh -ec 'chown root:root /root/.ssh/authorized_keys && chmod 0600 /root/.ssh/authorized_keys && systemctl enable -q --now ssh'
-  cat >"$BENCH_STATE/ssh/vars.yml" <<EOV
+  # Host variables in an inventory source of their own (give it with a second -i): as extra
+  # variables they would also apply to the tasks delegated to the controller.
+  cat >"$BENCH_STATE/ssh/hosts.yml" <<EOV
 ---
-ansible_connection: ssh
-ansible_host: $(bench_ip "$1")
-ansible_user: root
-ansible_ssh_private_key_file: $key
-ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
-ansible_pipelining: true
+all:
+  hosts:
+    $1:
+      ansible_connection: ssh
+      ansible_host: $(bench_ip "$1")
+      ansible_user: root
+      ansible_ssh_private_key_file: $key
+      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+      ansible_pipelining: true
 EOV
 }
 
