@@ -8,7 +8,10 @@
 source "$(dirname "$0")/lib.sh"
 
 declare -A SUITE=([12]=bookworm [13]=trixie)
-PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,gpg
+# What a fresh Debian cloud image has that matters here: systemd, Python, sudo and sshd. The tests
+# reach the hosts over SSH as a sudo user, as production does; the user and its key are added when
+# a container starts (scripts/containers/start.yml), as cloud-init adds them on a real host.
+PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,gpg,openssh-server
 RECIPE="$(recipe_hash "$0")"
 IMAGE_CACHE="$MLSP_CACHE_DIR/images"
 mkdir -p "$IMAGE_CACHE"

@@ -28,9 +28,22 @@ case $cmd in
   up)
     MLSP_DISTROS=$distro "$MLSP_ROOT/scripts/setup.sh"
     activate_venv; link_collection
-    log "containers (Debian $distro)"
+    log "containers (Debian $distro), reached over SSH as a sudo user, like production hosts"
+    mkdir -p "$inv/group_vars/all" && chmod 0700 "$inv"
+    cat >"$inv/.containers.json" <<EOJ
+{"containers_network": "mlsp-sandbox", "containers_owner": "mlsp-sandbox",
+ "containers_hosts_file": "$inv/.hosts.json",
+ "containers": [{"name": "mlsp-sandbox-db"},
+                {"name": "mlsp-sandbox-minio", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}:9001"]},
+                {"name": "mlsp-sandbox-mlflow", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_PORT:-5000}:5000"]}]}
+EOJ
     MLSP_DISTRO=$distro ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
-      ansible-playbook "$MLSP_ROOT/scripts/sandbox.yml"
+      ansible-playbook "$MLSP_ROOT/scripts/containers/up.yml" -e "@$inv/.containers.json"
+    "$MLSP_ROOT/scripts/containers/inventory.py" "$inv/.hosts.json" three "$inv/hosts.yml"
+    # The sandbox's own settings: sizes for three services sharing one workstation. Everything else
+    # (addresses, secrets, wiring) comes from playbooks/group_vars/all.yml as in production.
+    printf '%s\n' '---' '# Written by scripts/sandbox.sh; removed by `scripts/sandbox.sh down`.' \
+      'postgresql_memory_mb: 1024' 'mlflow_workers: 2' >"$inv/group_vars/all/main.yml"
     if [ ! -f "$inv/group_vars/all/vault.yml" ]; then
       log "generating secrets"
       ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \

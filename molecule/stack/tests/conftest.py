@@ -22,7 +22,9 @@ import yaml
 
 SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).parents[1]))
 ROOT = SCENARIO.parents[1]
-SECRETS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
+# molecule.yml writes each $ of a value as $$ (Molecule's interpolation).
+SECRETS = {name: value.replace("$$", "$") if isinstance(value, str) else value for name, value in
+           yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"].items()}
 DB, MINIO, MLFLOW = "mlsp-stack-db", "mlsp-stack-minio", "mlsp-stack-mlflow"
 HOSTS = (DB, MINIO, MLFLOW)
 ADMIN = ("admin", SECRETS["vault_mlflow_admin_password"])

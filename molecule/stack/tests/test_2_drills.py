@@ -219,7 +219,15 @@ def test_exposure_scores():
 # Run on a host (root) with the secrets in its environment: every process's argv holding one.
 ARGV_SCAN = r"""
 import json, os
-secrets = {k[7:]: v.encode() for k, v in os.environ.items() if k.startswith("SECRET_")}
+# A secret as it is written on disk: as is, or quoted for a systemd environment file (backslash,
+# double quote, dollar and backquote escaped) or for PgBouncer's auth file (double quote doubled).
+def forms(v):
+    env = v
+    for c in "\\\"$`":
+        env = env.replace(c, "\\" + c)
+    env_no_backquote = env.replace("\\`", "`")
+    return {f.encode() for f in (v, env, env_no_backquote, v.replace('"', '""'))}
+secrets = {k[7:]: forms(v) for k, v in os.environ.items() if k.startswith("SECRET_")}
 hits = []
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
@@ -228,7 +236,7 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     hits += [{"pid": int(pid), "secret": n, "comm": argv.split(b"\0")[0].decode(errors="replace")}
-             for n, v in secrets.items() if v in argv]
+             for n, vs in secrets.items() if any(v in argv for v in vs)]
 print(json.dumps(hits))
 """
 
@@ -236,7 +244,15 @@ print(json.dumps(hits))
 # and owner), and every process whose environment holds one.
 FILE_SCAN = r"""
 import grp, json, os, pwd, stat, sys
-secrets = {k[7:]: v.encode() for k, v in os.environ.items() if k.startswith("SECRET_")}
+# A secret as it is written on disk: as is, or quoted for a systemd environment file (backslash,
+# double quote, dollar and backquote escaped) or for PgBouncer's auth file (double quote doubled).
+def forms(v):
+    env = v
+    for c in "\\\"$`":
+        env = env.replace(c, "\\" + c)
+    env_no_backquote = env.replace("\\`", "`")
+    return {f.encode() for f in (v, env, env_no_backquote, v.replace('"', '""'))}
+secrets = {k[7:]: forms(v) for k, v in os.environ.items() if k.startswith("SECRET_")}
 skip_dirs = {"site-packages", "dist-packages", "__pycache__", "proc", "sys", "dev"}
 files = []
 for root in ("/etc", "/opt", "/var", "/root", "/home", "/srv", "/usr/local", "/tmp", "/run"):
@@ -252,7 +268,7 @@ for root in ("/etc", "/opt", "/var", "/root", "/home", "/srv", "/usr/local", "/t
                     data = f.read()
             except OSError:
                 continue
-            found = sorted(n for n, v in secrets.items() if v in data)
+            found = sorted(n for n, vs in secrets.items() if any(v in data for v in vs))
             if found:
                 files.append({"path": path, "secrets": found, "mode": "%04o" % stat.S_IMODE(st.st_mode),
                               "owner": pwd.getpwuid(st.st_uid).pw_name, "group": grp.getgrgid(st.st_gid).gr_name})
@@ -266,7 +282,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     if pid != str(os.getpid()) and comm not in ("timeout", "python3"):
-        environ += [{"pid": int(pid), "comm": comm, "secret": n} for n, v in secrets.items() if v in env]
+        environ += [{"pid": int(pid), "comm": comm, "secret": n} for n, vs in secrets.items()
+                    if any(v in env for v in vs)]
 print(json.dumps({"files": files, "environ": environ}))
 """
 
@@ -303,8 +320,9 @@ def controller_argv_hits():
 
 
 def encodings(secret):
-    """The secret, and how it would look in base64 at each of the three alignments."""
-    forms = {secret}
+    """The secret, how Ansible's output would quote it (JSON or YAML double-quoted, YAML
+    single-quoted), and how it would look in base64 at each of the three alignments."""
+    forms = {secret, json.dumps(secret)[1:-1], secret.replace("'", "''")}
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + secret.encode()).decode()
         forms.add(encoded[(shift * 4 + 2) // 3 + 1:-4])  # drop the characters that mix in neighbours
@@ -666,6 +684,11 @@ BAD_INPUT = [
      "postgresql_hba_entries[0]", ()),
     ("mlflow_version 99.0.0", {"mlflow_version": "99.0.0"}, "mlflow_version", ()),
     ("minio local, no binary", {"minio_install_method": "local"}, "minio_local_binary", ()),
+    # Only the argument spec refuses it (the hand checks read it as 0), and it is MLflow's, the last tier.
+    ("mlflow ttl not a number", {"mlflow_auth_cache_ttl_seconds": "sixty"}, "mlflow_auth_cache_ttl_seconds", ()),
+    # A build for another CPU is not in the cache: the controller's Go is checked before any change.
+    ("no Go for the MinIO build", {"minio_build_go": "/nonexistent/go", "minio_build_goarch": "arm64"},
+     "minio_build_go", ()),
 ]
 
 # Everything the roles write (their configuration, environment and unit files, the MinIO binary,
