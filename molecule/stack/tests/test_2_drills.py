@@ -216,11 +216,12 @@ def test_exposure_scores():
 
 # --- secrets ------------------------------------------------------------------------------------
 
-# Run on a host (root) with the secrets in its environment: every process's argv holding one.
-ARGV_SCAN = r"""
+# The start of the scans below, run on a host with the secrets in its environment (SECRET_<name>):
+# `secrets` maps each name to the forms its value takes on disk: as is, or quoted for a systemd
+# environment file (backslash, double quote, dollar and backquote escaped) or for PgBouncer's auth
+# file (double quote doubled).
+SECRET_FORMS = r"""
 import json, os
-# A secret as it is written on disk: as is, or quoted for a systemd environment file (backslash,
-# double quote, dollar and backquote escaped) or for PgBouncer's auth file (double quote doubled).
 def forms(v):
     env = v
     for c in "\\\"$`":
@@ -228,6 +229,10 @@ def forms(v):
     env_no_backquote = env.replace("\\`", "`")
     return {f.encode() for f in (v, env, env_no_backquote, v.replace('"', '""'))}
 secrets = {k[7:]: forms(v) for k, v in os.environ.items() if k.startswith("SECRET_")}
+"""
+
+# Run on a host (root) with the secrets in its environment: every process's argv holding one.
+ARGV_SCAN = SECRET_FORMS + r"""
 hits = []
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
@@ -242,17 +247,8 @@ print(json.dumps(hits))
 
 # Run on a host (root) with the secrets in its environment: every file holding one (with its mode
 # and owner), and every process whose environment holds one.
-FILE_SCAN = r"""
-import grp, json, os, pwd, stat, sys
-# A secret as it is written on disk: as is, or quoted for a systemd environment file (backslash,
-# double quote, dollar and backquote escaped) or for PgBouncer's auth file (double quote doubled).
-def forms(v):
-    env = v
-    for c in "\\\"$`":
-        env = env.replace(c, "\\" + c)
-    env_no_backquote = env.replace("\\`", "`")
-    return {f.encode() for f in (v, env, env_no_backquote, v.replace('"', '""'))}
-secrets = {k[7:]: forms(v) for k, v in os.environ.items() if k.startswith("SECRET_")}
+FILE_SCAN = SECRET_FORMS + r"""
+import grp, pwd, stat, sys
 skip_dirs = {"site-packages", "dist-packages", "__pycache__", "proc", "sys", "dev"}
 files = []
 for root in ("/etc", "/opt", "/var", "/root", "/home", "/srv", "/usr/local", "/tmp", "/run"):
