@@ -39,7 +39,7 @@ case $cmd in
 EOJ
     MLSP_DISTRO=$distro ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
       ansible-playbook "$MLSP_ROOT/scripts/containers/up.yml" -e "@$inv/.containers.json"
-    "$MLSP_ROOT/scripts/containers/inventory.py" "$inv/.hosts.json" three "$inv/hosts.yml"
+    python3 "$MLSP_ROOT/scripts/containers/inventory.py" "$inv/.hosts.json" three "$inv/hosts.yml"
     # The sandbox's own settings: sizes for three services sharing one workstation. Everything else
     # (addresses, secrets, wiring) comes from playbooks/group_vars/all.yml as in production.
     printf '%s\n' '---' '# Written by scripts/sandbox.sh; removed by `scripts/sandbox.sh down`.' \

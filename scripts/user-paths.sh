@@ -84,7 +84,7 @@ print("client workflow: run", r["run_id"], "model version", r["model_version"], 
     # A user's shell: no ansible.cfg of this repository, no collections path but the one the block
     # sets; the only editing the block asks for ($EDITOR on hosts.yml) writes the test hosts.
     (cd "$MLSP_ROOT" && env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH HOME="$work/home" \
-       EDITOR="$MLSP_ROOT/scripts/containers/inventory.py" MLSP_HOSTS_JSON="$work/hosts.json" MLSP_LAYOUT=three \
+       EDITOR="$MLSP_ROOT/scripts/containers/edit-inventory.sh" MLSP_HOSTS_JSON="$work/hosts.json" MLSP_LAYOUT=three \
        bash -euo pipefail -c "$block") 2>&1 | tee "$work/quickstart.log"
     site="$work/home/mlflow-site"
     grep -q '^PLAY RECAP' "$work/quickstart.log" || die "the quick start ran no playbook"
@@ -111,7 +111,7 @@ print("client workflow: run", r["run_id"], "model version", r["model_version"], 
     start_hosts checkfresh "$work/hosts.json"
     link_collection
     mkdir -p "$work/inventory"
-    "$MLSP_ROOT/scripts/containers/inventory.py" "$work/hosts.json" three "$work/inventory/hosts.yml"
+    python3 "$MLSP_ROOT/scripts/containers/inventory.py" "$work/hosts.json" three "$work/inventory/hosts.yml"
     (cd "$work" && ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
        -e secrets_file=inventory/group_vars/all/vault.yml -e secrets_vault_password_file=vault-pass >/dev/null)
     log "site.yml --check --diff on hosts that were never converged"

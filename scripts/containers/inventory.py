@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write an inventory's hosts.yml for local test hosts (scripts/containers/up.yml's JSON).
 
 usage: inventory.py HOSTS_JSON LAYOUT OUTPUT

@@ -682,9 +682,9 @@ BAD_INPUT = [
     ("minio local, no binary", {"minio_install_method": "local"}, "minio_local_binary", ()),
     # Only the argument spec refuses it (the hand checks read it as 0), and it is MLflow's, the last tier.
     ("mlflow ttl not a number", {"mlflow_auth_cache_ttl_seconds": "sixty"}, "mlflow_auth_cache_ttl_seconds", ()),
-    # A build for another CPU is not in the cache: the controller's Go is checked before any change.
-    ("no Go for the MinIO build", {"minio_build_go": "/nonexistent/go", "minio_build_goarch": "arm64"},
-     "minio_build_go", ()),
+    # A build that is not in the (empty) cache: the controller's Go is checked before any change.
+    ("no Go for the MinIO build", {"minio_build_go": "/nonexistent/go",
+                                   "minio_build_cache_dir": "/nonexistent/mlsp-drill-cache"}, "minio_build_go", ()),
 ]
 
 # Everything the roles write (their configuration, environment and unit files, the MinIO binary,
