@@ -53,7 +53,7 @@ pip_mlflow = [f"mlflow[auth]=={mlflow['mlflow_version']}",
 print("APT_PKGS=" + shlex.quote(" ".join(dict.fromkeys(apt))))
 print("PIP_MLFLOW=" + shlex.quote(" ".join(shlex.quote(p) for p in pip_mlflow)))
 print("PIP_MINIO=" + shlex.quote(" ".join(shlex.quote(p) for p in minio["minio_admin_packages"])))
-print("MINIO_BUILD=" + shlex.quote(f"{minio['minio_release']}-{minio['minio_commit']}"))
+print("MINIO_BUILD=" + shlex.quote(f"{minio['minio_release']}-{minio['minio_commit']}-linux-amd64"))
 PY
 )"
 minio_bin="$MLSP_CACHE_DIR/minio/$MINIO_BUILD/minio"

@@ -159,9 +159,9 @@ def test_new_binary_is_installed_and_restarts_minio_then_local_puts_the_build_ba
     assert wait_ready(endpoint, timeout=5) == 200  # the role waited for it
 
     # local: the controller's cached build goes back in place, and MinIO restarts again
-    returncode, output = run_converge({"minio_install_method": "local",
-                                       "minio_local_binary": "{{ minio_build_cache_dir }}/{{ minio_release }}-"
-                                                             "{{ minio_commit }}/minio"}, tags=INSTALL_TAGS)
+    cached = "{{ minio_build_cache_dir }}/{{ minio_release }}-{{ minio_commit }}-linux-{{ minio_build_goarch }}/minio"
+    returncode, output = run_converge({"minio_install_method": "local", "minio_local_binary": cached},
+                                      tags=INSTALL_TAGS)
     assert returncode == 0, failure_messages(output)
     assert task_result(output, "Install the MinIO binary from the controller")["changed"] is True
     assert sha256(host, BINARY) == mirror["same"]
