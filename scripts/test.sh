@@ -57,6 +57,7 @@ activate_venv
 link_collection
 want lint && stage yamllint yamllint --strict .
 want lint && stage ansible-lint ansible-lint --offline --strict
+want lint && stage "changelog lint" antsibull-changelog lint
 want sanity && stage sanity "$MLSP_ROOT/scripts/sanity.sh"
 want build && stage "collection build + offline install" "$MLSP_ROOT/scripts/collection-build.sh"
 if want unit; then
