@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Connection options of the minio_* modules (plugins/module_utils/minio.py).
+    # Connection options of the minio_* modules (plugins/module_utils/_minio.py).
     DOCUMENTATION = r"""
 options:
   endpoint_url:

@@ -184,14 +184,14 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     BotoCoreError,
     ClientError,
     MinioClients,
     minio_argument_spec,
     s3_error_code,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     access_label,
     bucket_name_problem,
     canned_bucket_policy,

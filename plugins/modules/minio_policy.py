@@ -89,14 +89,14 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     MinioAdminException,
     MinioClients,
     Urllib3HTTPError,
     admin_error_code,
     minio_argument_spec,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     load_policy,
     normalize_policy,
 )

@@ -118,7 +118,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     BotoCoreError,
     ClientError,
     MinioAdminException,
@@ -128,7 +128,7 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
     minio_argument_spec,
     s3_error_code,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     policy_changes,
     policy_names,
 )

@@ -128,7 +128,7 @@ resource_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     PERMISSIONS,
     RESOURCE_EXPERIMENT,
     RESOURCE_REGISTERED_MODEL,

@@ -126,7 +126,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     MIN_PASSWORD_LENGTH,
     MlflowAuthError,
     MlflowClient,

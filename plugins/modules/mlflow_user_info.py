@@ -76,7 +76,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     MlflowClient,
     MlflowError,
     mlflow_argument_spec,

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Pure logic of plugins/module_utils/mlflow.py: what mlflow_user and mlflow_permission decide to
+"""Pure logic of plugins/module_utils/_mlflow.py: what mlflow_user and mlflow_permission decide to
 change, how server errors become messages, and that no credential ever reaches a message.
 The runs against a real MLflow server are in molecule/mlflow."""
 
@@ -21,7 +21,7 @@ except ImportError:
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError  # noqa: E402
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import mlflow as m  # noqa: E402
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import _mlflow as m  # noqa: E402
 
 # A real answer of MLflow 3.17.2 to users/create for a name that exists: SQLAlchemy's error text,
 # with the existing user's password hash, follows the message.

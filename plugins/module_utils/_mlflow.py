@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
 """Client code shared by the mlflow_* modules: a small REST client for the MLflow tracking server
 with basic authentication (its ``basic-auth`` app), and the pure functions that decide what the
 modules change. HTTP goes through Ansible's own ``open_url``; no third-party library is needed.

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
 """Connection options and clients shared by the minio_* modules: boto3 for S3 calls, the `minio`
 SDK's MinioAdmin for the admin API. Errors become one line that says what failed, never a
 credential (the secret options are no_log, and neither client puts a key in its messages)."""
