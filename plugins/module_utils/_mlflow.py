@@ -26,6 +26,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit, urlunsplit
 from ansible.module_utils.urls import ConnectionError, SSLValidationError, open_url
 
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure
+
 # The permissions a user can hold on one experiment or registered model. NO_PERMISSIONS is the
 # name older MLflow releases gave an explicit "no access" grant; MLflow 3.x calls it DENY and
 # refuses NO_PERMISSIONS as a grant, so the module writes DENY for it (see permission_level()).
@@ -60,26 +62,13 @@ def mlflow_argument_spec():
     )
 
 
-class MlflowError(Exception):
+class MlflowError(ModuleFailure):
     """An operation on the server failed; ``str()`` is safe to show (no credentials)."""
 
     def __init__(self, message, status=None, error_code=None):
         super(MlflowError, self).__init__(message)
         self.status = status
         self.error_code = error_code
-
-
-def run_module(module, run):
-    """Call ``run(module)``, which ends with ``exit_json``; turn an MlflowError into ``fail_json``.
-
-    ``fail_json`` is called outside the except block, so that no traceback is attached.
-    """
-    error = 'the module ended without a result'
-    try:
-        run(module)
-    except MlflowError as e:
-        error = str(e)
-    module.fail_json(msg=error)
 
 
 class MlflowAuthError(MlflowError):
@@ -247,13 +236,21 @@ class MlflowClient(object):
             return False
         return True
 
+    def find(self, action, path, query, missing_codes=()):
+        """GET ``path``; None when the server says that the thing does not exist (HTTP 404,
+        RESOURCE_DOES_NOT_EXIST, or an error code in ``missing_codes``)."""
+        try:
+            return self.call(action, 'GET', path, query=query)
+        except MlflowError as e:
+            if isinstance(e, MlflowNotFound) or e.error_code in missing_codes:
+                return None
+            raise
+
     def get_user(self, username):
         """The user as a dict (id, username, is_admin), or None when it does not exist."""
-        try:
-            return self.call('reading user %s' % username, 'GET', '/api/2.0/mlflow/users/get',
-                             query={'username': username}).get('user')
-        except MlflowNotFound:
-            return None
+        answer = self.find('reading user %s' % username, '/api/2.0/mlflow/users/get',
+                           {'username': username})
+        return None if answer is None else answer.get('user')
 
     def list_users(self):
         return self.call('listing users', 'GET', '/api/2.0/mlflow/users/list').get('users', [])
@@ -282,34 +279,18 @@ class MlflowClient(object):
     # --- resources ----------------------------------------------------------------------------
     def experiment_id_by_name(self, name):
         """The id of the experiment called ``name``, or None when there is none."""
-        try:
-            exp = self.call('looking up experiment %s' % name, 'GET',
-                            '/api/2.0/mlflow/experiments/get-by-name',
-                            query={'experiment_name': name}).get('experiment', {})
-        except MlflowNotFound:
-            return None
-        return exp.get('experiment_id')
+        answer = self.find('looking up experiment %s' % name, '/api/2.0/mlflow/experiments/get-by-name',
+                           {'experiment_name': name})
+        return None if answer is None else answer.get('experiment', {}).get('experiment_id')
 
     def experiment_exists(self, experiment_id):
-        try:
-            self.call('looking up experiment %s' % experiment_id, 'GET',
-                      '/api/2.0/mlflow/experiments/get', query={'experiment_id': experiment_id})
-        except MlflowNotFound:
-            return False
-        except MlflowError as e:
-            # A malformed id is answered 400 INVALID_PARAMETER_VALUE: it names no experiment.
-            if e.error_code == 'INVALID_PARAMETER_VALUE':
-                return False
-            raise
-        return True
+        # A malformed id is answered 400 INVALID_PARAMETER_VALUE: it names no experiment.
+        return self.find('looking up experiment %s' % experiment_id, '/api/2.0/mlflow/experiments/get',
+                         {'experiment_id': experiment_id}, ('INVALID_PARAMETER_VALUE',)) is not None
 
     def registered_model_exists(self, name):
-        try:
-            self.call('looking up registered model %s' % name, 'GET',
-                      '/api/2.0/mlflow/registered-models/get', query={'name': name})
-        except MlflowNotFound:
-            return False
-        return True
+        return self.find('looking up registered model %s' % name, '/api/2.0/mlflow/registered-models/get',
+                         {'name': name}) is not None
 
     # --- per-user grants ----------------------------------------------------------------------
     def user_grants(self, username):

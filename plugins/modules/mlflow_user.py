@@ -124,14 +124,12 @@ actions:
   sample: ["create", "admin"]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     MIN_PASSWORD_LENGTH,
     MlflowAuthError,
     MlflowClient,
     mlflow_argument_spec,
-    run_module,
     public_user,
     user_actions,
     user_diff,
@@ -170,12 +168,13 @@ def run(module):
     actions = user_actions(current, p['state'], p['admin'], password_matches, p['update_password'])
 
     if name == client.username and ('delete' in actions or ('admin' in actions and not p['admin'])):
-        module.fail_json(msg='refusing to %s user %s: it is login_username, the admin this module '
-                             'logs in as; log in as another admin' % (
-                                 'delete' if 'delete' in actions else 'remove the admin flag of', name))
+        raise ModuleFailure('refusing to %s user %s: it is login_username, the admin this module '
+                            'logs in as; log in as another admin' % (
+                                'delete' if 'delete' in actions else 'remove the admin flag of', name))
     if ('create' in actions or 'password' in actions) and len(p['password']) < MIN_PASSWORD_LENGTH:
-        module.fail_json(msg='password of user %s has fewer than %d characters, which the MLflow '
-                             'server refuses' % (name, MIN_PASSWORD_LENGTH))
+        raise ModuleFailure('%s user %s: the password has fewer than %d characters, which the '
+                            'MLflow server refuses' % ('creating' if 'create' in actions else
+                                                       'setting the password of', name, MIN_PASSWORD_LENGTH))
 
     result = dict(changed=bool(actions), actions=actions, user=public_user(current))
     if module._diff:
@@ -209,12 +208,7 @@ def main():
                              no_log=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[('state', 'present', ('password',))],
-        supports_check_mode=True,
-    )
-    run_module(module, run)
+    run_module(run, argument_spec, required_if=[('state', 'present', ('password',))])
 
 
 if __name__ == '__main__':

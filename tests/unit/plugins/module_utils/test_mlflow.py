@@ -258,3 +258,40 @@ def test_not_json_answer():
     client, dummy = _client(b'<html>a proxy page</html>')
     with pytest.raises(m.MlflowError, match='not JSON'):
         client.list_users()
+
+
+# --- find: what "does not exist" means for each lookup -----------------------------------------
+
+INVALID_ID = ('{"error_code": "INVALID_PARAMETER_VALUE", "message": "Could not parse experiment '
+              'id abc"}')
+
+
+def _http_error(status, body):
+    return HTTPError('http://mlflow.test:5000/x', status, 'ERROR', {}, io.BytesIO(body.encode()))
+
+
+def test_lookups_answer_missing_on_404():
+    for lookup in ('experiment_exists', 'registered_model_exists'):
+        client, dummy = _client(_http_error(404, NOT_FOUND))
+        assert getattr(client, lookup)('x') is False
+    client, dummy = _client(_http_error(404, NOT_FOUND))
+    assert client.experiment_id_by_name('churn') is None
+
+
+def test_a_malformed_experiment_id_names_no_experiment_but_other_errors_raise():
+    client, dummy = _client(_http_error(400, INVALID_ID))
+    assert client.experiment_exists('abc') is False
+    client, dummy = _client(_http_error(400, INVALID_ID))
+    with pytest.raises(m.MlflowError, match='looking up registered model abc: HTTP 400'):
+        client.registered_model_exists('abc')
+    client, dummy = _client(_http_error(500, '{"error_code": "INTERNAL_ERROR", "message": "boom"}'))
+    with pytest.raises(m.MlflowError, match='looking up experiment 1: HTTP 500'):
+        client.experiment_exists('1')
+
+
+def test_lookup_answers():
+    client, rec = _client(b'{"experiment": {"experiment_id": "7", "name": "churn"}}')
+    assert client.experiment_id_by_name('churn') == '7'
+    assert rec.calls[0]['url'].endswith('/api/2.0/mlflow/experiments/get-by-name?experiment_name=churn')
+    client, dummy = _client(b'{"registered_model": {"name": "m"}}')
+    assert client.registered_model_exists('m') is True
