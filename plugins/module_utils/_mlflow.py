@@ -358,6 +358,17 @@ def user_actions(current, state, admin, password_matches, update_password):
     return actions
 
 
+def user_after(username, current, actions, admin):
+    """The user as mlflow_user returns it once ``actions`` are done, which is what it predicts in
+    check mode: {} when there is none; a user still to be created has no id yet (None)."""
+    if 'delete' in actions or not (current or 'create' in actions):
+        return {}
+    user = public_user(current) if current else {'id': None, 'username': username, 'is_admin': False}
+    if 'admin' in actions:
+        user['is_admin'] = bool(admin)
+    return user
+
+
 def user_diff(username, current, actions, admin):
     """Before/after for diff mode; the password shows only as whether it changes."""
     before = {'username': username, 'state': 'present' if current else 'absent'}

@@ -109,7 +109,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 permission:
-  description: The user's own grant on the resource after the task (before it, in check mode);
+  description: The user's own grant on the resource after the task (predicted in check mode);
     null when there is none.
   returned: always
   type: str
@@ -176,7 +176,7 @@ def run(module):
     wanted = permission_level(p['permission']) if p['state'] == 'present' else None
 
     after = wanted if action else current
-    result = dict(changed=action is not None, permission=current, resource_type=rtype,
+    result = dict(changed=action is not None, permission=after, resource_type=rtype,
                   resource_id=rid)
     if module._diff:
         result['diff'] = dict(

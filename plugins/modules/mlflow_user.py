@@ -112,7 +112,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 user:
-  description: The user after the task (before it, in check mode); empty when absent.
+  description: The user after the task (predicted in check mode, where a user still to be created
+    has a null id); empty when absent.
   returned: always
   type: dict
   sample: {"id": 2, "username": "alice", "is_admin": false}
@@ -132,6 +133,7 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     mlflow_argument_spec,
     public_user,
     user_actions,
+    user_after,
     user_diff,
 )
 
@@ -176,7 +178,7 @@ def run(module):
                             'MLflow server refuses' % ('creating' if 'create' in actions else
                                                        'setting the password of', name, MIN_PASSWORD_LENGTH))
 
-    result = dict(changed=bool(actions), actions=actions, user=public_user(current))
+    result = dict(changed=bool(actions), actions=actions, user=user_after(name, current, actions, p['admin']))
     if module._diff:
         result['diff'] = user_diff(name, current, actions, p['admin'])
     if module.check_mode or not actions:

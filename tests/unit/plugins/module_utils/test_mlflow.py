@@ -82,6 +82,25 @@ def test_user_diff_create_and_delete():
     assert same['before'] == same['after']
 
 
+@pytest.mark.parametrize('current, actions, admin, expected', [
+    (None, ['create'], None, {'id': None, 'username': 'alice', 'is_admin': False}),
+    (None, ['create', 'admin'], True, {'id': None, 'username': 'alice', 'is_admin': True}),
+    (ALICE, ['password', 'admin'], True, dict(ALICE, is_admin=True)),
+    (ALICE, ['password'], None, ALICE),
+    (ALICE, [], True, ALICE),
+    (ALICE, ['delete'], None, {}),
+    (None, [], None, {}),
+])
+def test_user_after_is_what_check_mode_predicts(current, actions, admin, expected):
+    assert m.user_after('alice', current, actions, admin) == expected
+
+
+def test_user_after_leaves_the_server_answer_alone():
+    current = dict(ALICE)
+    m.user_after('alice', current, ['admin'], True)
+    assert current == ALICE
+
+
 def test_public_user_keeps_only_id_name_and_flag():
     assert m.public_user(dict(ALICE, password_hash='scrypt:...', roles=[])) == ALICE
     assert m.public_user(None) == {}
