@@ -92,13 +92,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-attributes:
-  check_mode:
-    support: full
-    description: Reads the bucket and reports what would change; writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the bucket's managed settings before and after.
+  - mlsp.mlflow_stack.attributes.minio_module
 """
 
 EXAMPLES = r"""

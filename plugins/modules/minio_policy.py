@@ -37,13 +37,7 @@ options:
     default: present
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-attributes:
-  check_mode:
-    support: full
-    description: Reads the policy and reports what would change; writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the normalized policy document before and after.
+  - mlsp.mlflow_stack.attributes.minio_module
 """
 
 EXAMPLES = r"""

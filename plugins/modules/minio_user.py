@@ -53,17 +53,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.minio
 attributes:
   check_mode:
-    support: full
-    description:
-      - Reads the user and reports what would change; writes nothing. The secret key of a user
-        that the task would enable cannot be checked before it is enabled.
-  diff_mode:
-    support: full
-    description: Shows the user's status and policies before and after, and whether its secret key is replaced, never the key.
+    details:
+      - The secret key of a disabled user that the task would enable cannot be checked before it
+        is enabled, so check mode cannot tell whether the key would be replaced.
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.minio
+  - mlsp.mlflow_stack.attributes.minio_module
 """
 
 EXAMPLES = r"""

@@ -20,15 +20,6 @@ description:
     C(__user_<id>__)); permissions that come from named roles are left alone.
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the permission before and after.
 options:
   user:
     description:
@@ -71,34 +62,37 @@ notes:
     user, or an experiment name that names no experiment, means there is nothing to revoke.
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes.mlflow_module
 '''
 
 EXAMPLES = r'''
-- name: Let alice log runs in the churn experiment
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: alice
-    experiment_name: churn
-    permission: EDIT
+- name: Grants on the churn project, the login given once for all (action group mlsp.mlflow_stack.mlflow)
+  module_defaults:
+    group/mlsp.mlflow_stack.mlflow:
+      tracking_uri: http://mlflow.internal:5000
+      login_password: "{{ mlflow_admin_password }}"
+  block:
+    - name: Let alice log runs in the churn experiment
+      mlsp.mlflow_stack.mlflow_permission:
+        user: alice
+        experiment_name: churn
+        permission: EDIT
 
-- name: Let bob manage the churn-classifier model
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: bob
-    registered_model: churn-classifier
-    permission: MANAGE
+    - name: Let bob manage the churn-classifier model
+      mlsp.mlflow_stack.mlflow_permission:
+        user: bob
+        registered_model: churn-classifier
+        permission: MANAGE
 
-- name: Hide experiment 42 from carol
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: carol
-    experiment_id: "42"
-    permission: NO_PERMISSIONS
+    - name: Hide experiment 42 from carol
+      mlsp.mlflow_stack.mlflow_permission:
+        user: carol
+        experiment_id: "42"
+        permission: NO_PERMISSIONS
 
-- name: Back to the default permission
+- name: Alice back to the default permission on churn
   mlsp.mlflow_stack.mlflow_permission:
     tracking_uri: http://mlflow.internal:5000
     login_password: "{{ mlflow_admin_password }}"

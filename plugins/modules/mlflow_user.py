@@ -20,16 +20,6 @@ description:
     replace it.
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the user's state and admin flag before and after; a password only as
-      C(<hidden>) or C(<hidden, changed>).
 options:
   name:
     description:
@@ -74,6 +64,9 @@ notes:
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user_info
   - module: mlsp.mlflow_stack.mlflow_permission
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes.mlflow_module
 '''
 
 EXAMPLES = r'''
@@ -84,15 +77,6 @@ EXAMPLES = r'''
     name: alice
     password: "{{ vault_mlflow_alice_password }}"
 
-- name: Make bob an admin, keeping the password he chose
-  mlsp.mlflow_stack.mlflow_user:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    name: bob
-    password: "{{ vault_mlflow_bob_initial_password }}"
-    update_password: on_create
-    admin: true
-
 - name: Rotate the admin's own password
   mlsp.mlflow_stack.mlflow_user:
     tracking_uri: http://mlflow.internal:5000
@@ -102,12 +86,24 @@ EXAMPLES = r'''
     password: "{{ new_admin_password }}"
     admin: true
 
-- name: Remove a user who left
-  mlsp.mlflow_stack.mlflow_user:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    name: carol
-    state: absent
+- name: Several users, the login given once for all (action group mlsp.mlflow_stack.mlflow)
+  module_defaults:
+    group/mlsp.mlflow_stack.mlflow:
+      tracking_uri: http://mlflow.internal:5000
+      login_username: "{{ mlflow_admin_username }}"
+      login_password: "{{ mlflow_admin_password }}"
+  block:
+    - name: Make bob an admin, keeping the password he chose
+      mlsp.mlflow_stack.mlflow_user:
+        name: bob
+        password: "{{ vault_mlflow_bob_initial_password }}"
+        update_password: on_create
+        admin: true
+
+    - name: Remove a user who left
+      mlsp.mlflow_stack.mlflow_user:
+        name: carol
+        state: absent
 '''
 
 RETURN = r'''

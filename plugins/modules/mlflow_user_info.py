@@ -17,15 +17,6 @@ description:
     password hash, which it never returns).
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: It only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: It changes nothing, so there is nothing to show.
 options:
   name:
     description:
@@ -35,6 +26,10 @@ options:
     elements: str
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes.info_module
+  - mlsp.mlflow_stack.attributes.mlflow_module
 '''
 
 EXAMPLES = r'''
