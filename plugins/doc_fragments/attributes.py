@@ -6,8 +6,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# What check mode, diff mode and idempotency mean for every module of the collection.
-_CHANGES = r"""
+
+class ModuleDocFragment(object):
+    """The attributes of the modules, declared once. Every module extends
+    mlsp.mlflow_stack.attributes. The membership of its action group (meta/runtime.yml) comes
+    with the connection options of its family, in mlsp.mlflow_stack.minio or
+    mlsp.mlflow_stack.mlflow: the group exists to set those options once. A module that only
+    reads lists mlsp.mlflow_stack.attributes.info_module before mlsp.mlflow_stack.attributes:
+    where two fragments set the same key of an attribute, the one listed first wins."""
+
+    # A module that writes to a server: all but mlflow_user_info.
+    DOCUMENTATION = r"""
 options: {}
 attributes:
   check_mode:
@@ -26,34 +35,12 @@ attributes:
       - Run twice in a row with the same arguments outside check mode, the second run reports
         no change, as long as nothing else changed the server in between.
     support: full
-"""
-
-# The action group of a family (meta/runtime.yml), and the connection options it sets.
-_ACTION_GROUP = r"""
   action_group:
     description:
-      - Use C(group/mlsp.mlflow_stack.{family}) in C(module_defaults) to give every {family}_*
-        module its connection options ({options}) once.
-    support: full
-    membership:
-      - mlsp.mlflow_stack.{family}
+      - Use C(group/mlsp.mlflow_stack.minio) (minio_* modules) or C(group/mlsp.mlflow_stack.mlflow)
+        (mlflow_* modules) in C(module_defaults) to give the modules of a family their
+        connection options once.
 """
-
-
-class ModuleDocFragment(object):
-    """The attributes of the modules, declared once. A module extends the fragment of its
-    family: mlsp.mlflow_stack.attributes.minio_module or .mlflow_module. A module that only reads
-    lists mlsp.mlflow_stack.attributes.info_module before it: where two fragments set the same key
-    of an attribute, the one listed first wins. (Not .minio or .mlflow: those names find the
-    connection fragments mlsp.mlflow_stack.minio and mlsp.mlflow_stack.mlflow.)"""
-
-    DOCUMENTATION = _CHANGES
-
-    MINIO_MODULE = _CHANGES + _ACTION_GROUP.format(
-        family='minio', options='O(endpoint_url), O(login_access_key), O(login_secret_key)')
-
-    MLFLOW_MODULE = _CHANGES + _ACTION_GROUP.format(
-        family='mlflow', options='O(tracking_uri), O(login_username), O(login_password)')
 
     INFO_MODULE = r"""
 options: {}

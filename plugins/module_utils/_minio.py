@@ -134,6 +134,19 @@ class MinioClients(object):
                 return None
             self.fail(doing, exc, **(result or {}))
 
+    def error_code_of(self, doing, s3, method, codes=None, result=None, **kwargs):
+        """Call <method> of the S3 client ``s3`` for its outcome only: None when it succeeds; the
+        server's error code when it answers with one of ``codes`` (with any, when ``codes`` is
+        None; "" for an answer without a code). Any other error fails as call() does."""
+        try:
+            getattr(s3, method)(**kwargs)
+            return None
+        except (ClientError, BotoCoreError) as exc:
+            code = s3_error_code(exc)
+            if isinstance(exc, ClientError) and (codes is None or code in codes):
+                return code or ""
+            self.fail(doing, exc, **(result or {}))
+
     def _verify(self):
         params = self.module.params
         if not params["validate_certs"]:

@@ -92,7 +92,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-  - mlsp.mlflow_stack.attributes.minio_module
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""
@@ -178,12 +178,10 @@ actions:
 
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
-    S3_ERRORS,
     BotoCoreError,
     ClientError,
     MinioClients,
     minio_argument_spec,
-    s3_error_code,
 )
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     access_label,
@@ -222,14 +220,11 @@ class Bucket(object):
 
     def exists(self):
         doing = "reading bucket %s" % self.name
-        try:
-            self.clients.s3.head_bucket(Bucket=self.name)
+        code = self.clients.error_code_of(doing, self.clients.s3, "head_bucket", Bucket=self.name)
+        if code is None:
             return True
-        except ClientError as exc:
-            if s3_error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-                return False
-        except BotoCoreError as exc:
-            self.clients.fail(doing, exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return False
         # A HEAD answer has no body, so no error code: ask again with a GET to learn why.
         return self.clients.call(doing, "s3", "get_bucket_location", missing=("NoSuchBucket",),
                                  Bucket=self.name) is not None
@@ -336,7 +331,7 @@ class Bucket(object):
                     self.clients.fail(doing, "%d objects could not be deleted, e.g. %s: %s: %s" % (
                         len(errors), first.get("Key"), first.get("Code"), first.get("Message")),
                         actions=self.actions)
-        except S3_ERRORS as exc:
+        except (ClientError, BotoCoreError) as exc:
             self.clients.fail(doing, exc, actions=self.actions)
 
 

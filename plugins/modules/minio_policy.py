@@ -37,7 +37,7 @@ options:
     default: present
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-  - mlsp.mlflow_stack.attributes.minio_module
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""

@@ -60,7 +60,7 @@ attributes:
         is enabled, so check mode cannot tell whether the key would be replaced.
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-  - mlsp.mlflow_stack.attributes.minio_module
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""
@@ -113,10 +113,8 @@ actions:
 
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
-    S3_ERRORS,
     MinioClients,
     minio_argument_spec,
-    s3_error_code,
 )
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     policy_changes,
@@ -147,16 +145,11 @@ class User(object):
 
     def secret_matches(self, secret):
         """Whether `secret` is the key in force for this (enabled) user."""
-        s3 = self.clients.s3_for(self.name, secret)
-        try:
-            s3.list_buckets()
-            return True
-        except S3_ERRORS as exc:
-            if s3_error_code(exc) in _SECRET_MISMATCH:
-                return False
-            if s3_error_code(exc) == "AccessDenied":  # signed correctly, just not allowed
-                return True
-            self.clients.fail("checking the secret key of user %s" % self.name, exc, actions=self.actions)
+        doing = "checking the secret key of user %s" % self.name
+        # AccessDenied: signed with the right key, just not allowed to list.
+        code = self.clients.error_code_of(doing, self.clients.s3_for(self.name, secret), "list_buckets",
+                                          _SECRET_MISMATCH + ("AccessDenied",), result=dict(actions=self.actions))
+        return code not in _SECRET_MISMATCH
 
     def set_policies(self, attach, detach):
         if attach:

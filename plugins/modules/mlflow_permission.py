@@ -64,7 +64,7 @@ seealso:
   - module: mlsp.mlflow_stack.mlflow_user
 extends_documentation_fragment:
   - mlsp.mlflow_stack.mlflow
-  - mlsp.mlflow_stack.attributes.mlflow_module
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''
@@ -133,6 +133,10 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
 )
 
 
+def _found(resource_id):
+    return resource_id is not None
+
+
 def _resource(module, client):
     """(resource_type, resource_id, label); resource_id is None when an experiment name names no
     experiment and state is absent. Fails when the resource does not exist and state is present."""
@@ -145,7 +149,7 @@ def _resource(module, client):
         label, exists = 'experiment %s' % rid, client.experiment_exists
     else:
         rtype, rid = RESOURCE_EXPERIMENT, client.experiment_id_by_name(p['experiment_name'])
-        label, exists = 'experiment %s' % p['experiment_name'], lambda found: found is not None
+        label, exists = 'experiment %s' % p['experiment_name'], _found
     if p['state'] == 'present' and not exists(rid):
         raise ModuleFailure('granting %s to user %s: %s does not exist' % (p['permission'], p['user'], label))
     return rtype, rid, label

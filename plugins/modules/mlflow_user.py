@@ -66,7 +66,7 @@ seealso:
   - module: mlsp.mlflow_stack.mlflow_permission
 extends_documentation_fragment:
   - mlsp.mlflow_stack.mlflow
-  - mlsp.mlflow_stack.attributes.mlflow_module
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''

@@ -29,7 +29,7 @@ seealso:
 extends_documentation_fragment:
   - mlsp.mlflow_stack.mlflow
   - mlsp.mlflow_stack.attributes.info_module
-  - mlsp.mlflow_stack.attributes.mlflow_module
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''

@@ -131,3 +131,24 @@ def test_fail_takes_a_sentence_too():
     with pytest.raises(ModuleFailure) as info:
         _clients().fail('deleting bucket b', 'it is not empty', actions=[])
     assert str(info.value) == 'deleting bucket b on http://127.0.0.1:9000: it is not empty'
+
+
+def test_error_code_of_reports_the_outcome_only():
+    clients = _clients()
+    assert clients.error_code_of('reading bucket b', _Client({'ok': 1}), 'head_bucket', Bucket='b') is None
+    assert clients.error_code_of('reading bucket b', _Client(_s3_error('403')), 'head_bucket', Bucket='b') == '403'
+    mismatch = ('SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied')
+    assert clients.error_code_of('checking the secret key of user u', _Client(_s3_error('SignatureDoesNotMatch')),
+                                 'list_buckets', mismatch) == 'SignatureDoesNotMatch'
+
+
+def test_error_code_of_fails_on_other_codes_and_on_no_answer():
+    clients = _clients()
+    with pytest.raises(ModuleFailure) as info:
+        clients.error_code_of('checking the secret key of user u', _Client(_s3_error('InternalError', 'boom')),
+                              'list_buckets', ('AccessDenied',), result=dict(actions=['enable user']))
+    assert str(info.value) == 'checking the secret key of user u on http://127.0.0.1:9000: InternalError: boom'
+    assert info.value.result == {'actions': ['enable user']}
+    with pytest.raises(ModuleFailure, match='reading bucket b on http://127.0.0.1:9000: EndpointConnectionError'):
+        clients.error_code_of('reading bucket b', _Client(EndpointConnectionError(endpoint_url='http://127.0.0.1:9000/b')),
+                              'head_bucket', Bucket='b')
