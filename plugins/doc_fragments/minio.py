@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Connection options of the minio_* modules (plugins/module_utils/minio.py).
+    # Connection options of the minio_* modules (plugins/module_utils/_minio.py), and their
+    # action group, which exists to set these options once.
     DOCUMENTATION = r"""
 options:
   endpoint_url:
@@ -53,4 +54,8 @@ notes:
     modules with C(ansible_python_interpreter) pointing at it.
   - Every call is bounded (10 s to connect, 60 s to read, 3 attempts), so a task against a server
     that does not answer ends with an error that names the endpoint.
+attributes:
+  action_group:
+    support: full
+    membership: [mlsp.mlflow_stack.minio]
 """

@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Connection options shared by the mlflow_* modules."""
+    """Connection options shared by the mlflow_* modules, and their action group, which exists
+    to set these options once."""
 
     DOCUMENTATION = r'''
 options:
@@ -46,4 +47,8 @@ notes:
   - The modules talk to the server's REST API with Ansible's own HTTP client; they need no
     Python library on the managed host.
   - Redirects are not followed, so the credentials are only ever sent to O(tracking_uri).
+attributes:
+  action_group:
+    support: full
+    membership: [mlsp.mlflow_stack.mlflow]
 '''

@@ -92,13 +92,7 @@ options:
     default: false
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-attributes:
-  check_mode:
-    support: full
-    description: Reads the bucket and reports what would change; writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the bucket's managed settings before and after.
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""
@@ -182,16 +176,14 @@ actions:
   sample: [create bucket, set versioning enabled, set lifecycle rules]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     BotoCoreError,
     ClientError,
     MinioClients,
     minio_argument_spec,
-    s3_error_code,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     access_label,
     bucket_name_problem,
     canned_bucket_policy,
@@ -220,55 +212,33 @@ class Bucket(object):
         self.clients = MinioClients(module)
         self.actions = []
 
-    def call(self, doing, method, **kwargs):
-        try:
-            return getattr(self.clients.s3, method)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            self.clients.fail(doing, exc, actions=self.actions)
-
-    def optional(self, doing, method, missing_codes):
-        """A read that answers 'not set' with one of missing_codes: None then."""
-        try:
-            return getattr(self.clients.s3, method)(Bucket=self.name)
-        except ClientError as exc:
-            if s3_error_code(exc) in missing_codes:
-                return None
-            self.clients.fail(doing, exc, actions=self.actions)
-        except BotoCoreError as exc:
-            self.clients.fail(doing, exc, actions=self.actions)
+    def call(self, doing, method, missing=(), **kwargs):
+        """An S3 call; an error code in ``missing`` (not set) answers None."""
+        return self.clients.call(doing, "s3", method, missing=missing, result=dict(actions=self.actions), **kwargs)
 
     # --- reading -------------------------------------------------------------------------------
 
     def exists(self):
-        try:
-            self.clients.s3.head_bucket(Bucket=self.name)
+        doing = "reading bucket %s" % self.name
+        code = self.clients.error_code_of(doing, self.clients.s3, "head_bucket", Bucket=self.name)
+        if code is None:
             return True
-        except ClientError as exc:
-            if s3_error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-                return False
-        except BotoCoreError as exc:
-            self.clients.fail("reading bucket %s" % self.name, exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return False
         # A HEAD answer has no body, so no error code: ask again with a GET to learn why.
-        try:
-            self.clients.s3.get_bucket_location(Bucket=self.name)
-            return True
-        except ClientError as exc:
-            if s3_error_code(exc) == "NoSuchBucket":
-                return False
-            self.clients.fail("reading bucket %s" % self.name, exc)
-        except BotoCoreError as exc:
-            self.clients.fail("reading bucket %s" % self.name, exc)
+        return self.clients.call(doing, "s3", "get_bucket_location", missing=("NoSuchBucket",),
+                                 Bucket=self.name) is not None
 
     def read(self):
         """The bucket's managed settings as they are on the server."""
         doing = "reading the %%s of bucket %s" % self.name
         versioning = self.call(doing % "versioning", "get_bucket_versioning", Bucket=self.name)
-        policy = self.optional(doing % "policy", "get_bucket_policy", ("NoSuchBucketPolicy",))
-        lifecycle = self.optional(doing % "lifecycle", "get_bucket_lifecycle_configuration",
-                                  ("NoSuchLifecycleConfiguration",))
-        lock = self.optional(doing % "object lock", "get_object_lock_configuration",
-                             ("ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"))
-        tagging = self.optional(doing % "tags", "get_bucket_tagging", ("NoSuchTagSet",))
+        policy = self.call(doing % "policy", "get_bucket_policy", ("NoSuchBucketPolicy",), Bucket=self.name)
+        lifecycle = self.call(doing % "lifecycle", "get_bucket_lifecycle_configuration",
+                              ("NoSuchLifecycleConfiguration",), Bucket=self.name)
+        lock = self.call(doing % "object lock", "get_object_lock_configuration",
+                         ("ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"), Bucket=self.name)
+        tagging = self.call(doing % "tags", "get_bucket_tagging", ("NoSuchTagSet",), Bucket=self.name)
         policy_doc = normalize_policy(policy["Policy"]) if policy else None
         return {
             "name": self.name,
@@ -358,10 +328,8 @@ class Bucket(object):
                 errors = result.get("Errors") or []
                 if errors:
                     first = errors[0]
-                    self.module.fail_json(
-                        msg="%s on %s: %d objects could not be deleted, e.g. %s: %s: %s" % (
-                            doing, self.clients.endpoint, len(errors), first.get("Key"),
-                            first.get("Code"), first.get("Message")),
+                    self.clients.fail(doing, "%d objects could not be deleted, e.g. %s: %s: %s" % (
+                        len(errors), first.get("Key"), first.get("Code"), first.get("Message")),
                         actions=self.actions)
         except (ClientError, BotoCoreError) as exc:
             self.clients.fail(doing, exc, actions=self.actions)
@@ -373,10 +341,9 @@ def present(module, bucket):
     if exists:
         current = bucket.read()
         if params["object_lock"] is not None and current["object_lock"] != params["object_lock"]:
-            module.fail_json(msg="checking the object lock of bucket %s on %s: object lock is %s, and S3 allows "
-                                 "it to be set only when a bucket is created" % (
-                                     bucket.name, bucket.clients.endpoint,
-                                     "enabled" if current["object_lock"] else "disabled"))
+            bucket.clients.fail("checking the object lock of bucket %s" % bucket.name,
+                                "object lock is %s, and S3 allows it to be set only when a bucket is created"
+                                % ("enabled" if current["object_lock"] else "disabled"))
     else:
         bucket.actions.append("create bucket")
         if not module.check_mode:
@@ -409,9 +376,9 @@ def absent(module, bucket):
     current = bucket.read()
     key = bucket.holds_objects()
     if key is not None and not module.params["force"]:
-        module.fail_json(msg="deleting bucket %s on %s: it is not empty (it holds %s, for one); nothing was "
-                             "deleted. Set force: true to delete its objects with it" % (
-                                 bucket.name, bucket.clients.endpoint, key))
+        bucket.clients.fail("deleting bucket %s" % bucket.name,
+                            "it is not empty (it holds %s, for one); nothing was deleted. Set force: true "
+                            "to delete its objects with it" % key)
     if key is not None:
         bucket.actions.append("delete all objects")
     bucket.actions.append("delete bucket")
@@ -420,6 +387,46 @@ def absent(module, bucket):
             bucket.empty()
         bucket.call("deleting bucket %s" % bucket.name, "delete_bucket", Bucket=bucket.name)
     return True, current, {}
+
+
+def run(module):
+    params = module.params
+    problem = bucket_name_problem(params["name"])
+    if problem:
+        raise ModuleFailure("checking bucket name %s: it %s" % (params["name"], problem))
+    if params["policy"] is not None and params["access"] != "custom":
+        raise ModuleFailure("checking bucket %s: policy is used only with access: custom" % params["name"])
+    if params["policy"] is not None:
+        try:
+            load_policy(params["policy"])
+        except ValueError as exc:
+            raise ModuleFailure("checking the policy of bucket %s: %s" % (params["name"], exc))
+    for rule in params["lifecycle_rules"] or []:
+        problem = lifecycle_rule_problem(rule)
+        if problem:
+            raise ModuleFailure("checking the lifecycle rules of bucket %s: %s" % (params["name"], problem))
+    ids = [r["id"] for r in params["lifecycle_rules"] or []]
+    if len(ids) != len(set(ids)):
+        raise ModuleFailure("checking the lifecycle rules of bucket %s: rule ids must be unique" % params["name"])
+    if params["object_lock"] and params["versioning"] == "suspended":
+        raise ModuleFailure("checking bucket %s: object lock needs versioning enabled, not suspended" % params["name"])
+
+    bucket = Bucket(module)
+    if params["state"] == "present":
+        changed, before, after = present(module, bucket)
+    else:
+        changed, before, after = absent(module, bucket)
+
+    result = dict(changed=changed, actions=bucket.actions,
+                  bucket=dict(after, lifecycle_rules=[public_rule(r) for r in after.get("lifecycle_rules", [])])
+                  if after else {})
+    if module._diff:
+        result["diff"] = dict(
+            before=dict(before, lifecycle_rules=[public_rule(r) for r in before.get("lifecycle_rules", [])])
+            if before else {},
+            after=result["bucket"],
+        )
+    module.exit_json(**result)
 
 
 def main():
@@ -444,48 +451,7 @@ def main():
         tags=dict(type="dict"),
         force=dict(type="bool", default=False),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[("access", "custom", ["policy"])],
-    )
-    params = module.params
-    problem = bucket_name_problem(params["name"])
-    if problem:
-        module.fail_json(msg="checking bucket name %s: it %s" % (params["name"], problem))
-    if params["policy"] is not None and params["access"] != "custom":
-        module.fail_json(msg="checking bucket %s: policy is used only with access: custom" % params["name"])
-    if params["policy"] is not None:
-        try:
-            load_policy(params["policy"])
-        except ValueError as exc:
-            module.fail_json(msg="checking the policy of bucket %s: %s" % (params["name"], exc))
-    for rule in params["lifecycle_rules"] or []:
-        problem = lifecycle_rule_problem(rule)
-        if problem:
-            module.fail_json(msg="checking the lifecycle rules of bucket %s: %s" % (params["name"], problem))
-    ids = [r["id"] for r in params["lifecycle_rules"] or []]
-    if len(ids) != len(set(ids)):
-        module.fail_json(msg="checking the lifecycle rules of bucket %s: rule ids must be unique" % params["name"])
-    if params["object_lock"] and params["versioning"] == "suspended":
-        module.fail_json(msg="checking bucket %s: object lock needs versioning enabled, not suspended" % params["name"])
-
-    bucket = Bucket(module)
-    if params["state"] == "present":
-        changed, before, after = present(module, bucket)
-    else:
-        changed, before, after = absent(module, bucket)
-
-    result = dict(changed=changed, actions=bucket.actions,
-                  bucket=dict(after, lifecycle_rules=[public_rule(r) for r in after.get("lifecycle_rules", [])])
-                  if after else {})
-    if module._diff:
-        result["diff"] = dict(
-            before=dict(before, lifecycle_rules=[public_rule(r) for r in before.get("lifecycle_rules", [])])
-            if before else {},
-            after=result["bucket"],
-        )
-    module.exit_json(**result)
+    run_module(run, argument_spec, required_if=[("access", "custom", ["policy"])])
 
 
 if __name__ == "__main__":

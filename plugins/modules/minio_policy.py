@@ -37,13 +37,7 @@ options:
     default: present
 extends_documentation_fragment:
   - mlsp.mlflow_stack.minio
-attributes:
-  check_mode:
-    support: full
-    description: Reads the policy and reports what would change; writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the normalized policy document before and after.
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""
@@ -85,18 +79,12 @@ policy:
         Resource: [arn:aws:s3:::mlflow/*]
 """
 
-import json
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
-    MinioAdminException,
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     MinioClients,
-    Urllib3HTTPError,
-    admin_error_code,
     minio_argument_spec,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     load_policy,
     normalize_policy,
 )
@@ -104,14 +92,37 @@ from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare im
 
 def read_policy(clients, name):
     """The policy on the server, normalized, or None when there is none by that name."""
+    doing = "reading policy %s" % name
+    document = clients.call(doing, "admin", "policy_info", name, decode=True, missing=("XMinioAdminNoSuchPolicy",))
     try:
-        return normalize_policy(json.loads(clients.admin.policy_info(name)))
-    except MinioAdminException as exc:
-        if admin_error_code(exc) == "XMinioAdminNoSuchPolicy":
-            return None
-        clients.fail("reading policy %s" % name, exc)
-    except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
-        clients.fail("reading policy %s" % name, exc)
+        return normalize_policy(document)
+    except ValueError as exc:
+        clients.fail(doing, exc)
+
+
+def run(module):
+    name, state = module.params["name"], module.params["state"]
+    wanted = None
+    if state == "present":
+        try:
+            wanted = normalize_policy(load_policy(module.params["policy"]))
+        except ValueError as exc:
+            raise ModuleFailure("checking policy %s: %s" % (name, exc))
+
+    clients = MinioClients(module)
+    current = read_policy(clients, name)
+    changed = current != wanted
+    if changed and not module.check_mode:
+        if state == "present":
+            clients.call("writing policy %s" % name, "admin", "policy_add", name, policy=wanted)
+            wanted = read_policy(clients, name)
+        else:
+            clients.call("removing policy %s" % name, "admin", "policy_remove", name)
+
+    result = dict(changed=changed, policy=wanted)
+    if module._diff:
+        result["diff"] = dict(before=current or {}, after=wanted or {})
+    module.exit_json(**result)
 
 
 def main():
@@ -121,37 +132,7 @@ def main():
         policy=dict(type="json"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[("state", "present", ["policy"])],
-    )
-    name, state = module.params["name"], module.params["state"]
-    wanted = None
-    if state == "present":
-        try:
-            wanted = normalize_policy(load_policy(module.params["policy"]))
-        except ValueError as exc:
-            module.fail_json(msg="checking policy %s: %s" % (name, exc))
-
-    clients = MinioClients(module)
-    current = read_policy(clients, name)
-    changed = current != wanted
-    if changed and not module.check_mode:
-        try:
-            if state == "present":
-                clients.admin.policy_add(name, policy=wanted)
-            else:
-                clients.admin.policy_remove(name)
-        except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
-            clients.fail("%s policy %s" % ("writing" if state == "present" else "removing", name), exc)
-        if state == "present":
-            wanted = read_policy(clients, name)
-
-    result = dict(changed=changed, policy=wanted)
-    if module._diff:
-        result["diff"] = dict(before=current or {}, after=wanted or {})
-    module.exit_json(**result)
+    run_module(run, argument_spec, required_if=[("state", "present", ["policy"])])
 
 
 if __name__ == "__main__":

@@ -53,17 +53,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.minio
 attributes:
   check_mode:
-    support: full
-    description:
-      - Reads the user and reports what would change; writes nothing. The secret key of a user
-        that the task would enable cannot be checked before it is enabled.
-  diff_mode:
-    support: full
-    description: Shows the user's status and policies before and after, and whether its secret key is replaced, never the key.
+    details:
+      - The secret key of a disabled user that the task would enable cannot be checked before it
+        is enabled, so check mode cannot tell whether the key would be replaced.
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.minio
+  - mlsp.mlflow_stack.attributes
 """
 
 EXAMPLES = r"""
@@ -114,21 +111,12 @@ actions:
   sample: [create user, attach policies mlflow-artifacts]
 """
 
-import json
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio import (
-    BotoCoreError,
-    ClientError,
-    MinioAdminException,
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio import (
     MinioClients,
-    Urllib3HTTPError,
-    admin_error_code,
     minio_argument_spec,
-    s3_error_code,
 )
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.minio_compare import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._minio_compare import (
     policy_changes,
     policy_names,
 )
@@ -145,37 +133,23 @@ class User(object):
         self.actions = []
 
     def admin(self, doing, method, *args, **kwargs):
-        try:
-            return getattr(self.clients.admin, method)(*args, **kwargs)
-        except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
-            self.clients.fail(doing, exc, actions=self.actions)
+        return self.clients.call(doing, "admin", method, *args, result=dict(actions=self.actions), **kwargs)
 
     def read(self):
-        try:
-            info = json.loads(self.clients.admin.user_info(self.name))
-        except MinioAdminException as exc:
-            if admin_error_code(exc) == "XMinioAdminNoSuchUser":
-                return None
-            self.clients.fail("reading user %s" % self.name, exc)
-        except (MinioAdminException, Urllib3HTTPError, ValueError) as exc:
-            self.clients.fail("reading user %s" % self.name, exc)
+        info = self.clients.call("reading user %s" % self.name, "admin", "user_info", self.name,
+                                 decode=True, missing=("XMinioAdminNoSuchUser",))
+        if info is None:
+            return None
         return {"access_key": self.name, "enabled": info.get("status") == "enabled",
                 "policies": policy_names(info.get("policyName"))}
 
     def secret_matches(self, secret):
         """Whether `secret` is the key in force for this (enabled) user."""
-        s3 = self.clients.s3_for(self.name, secret)
-        try:
-            s3.list_buckets()
-            return True
-        except ClientError as exc:
-            if s3_error_code(exc) in _SECRET_MISMATCH:
-                return False
-            if s3_error_code(exc) == "AccessDenied":  # signed correctly, just not allowed
-                return True
-            self.clients.fail("checking the secret key of user %s" % self.name, exc, actions=self.actions)
-        except BotoCoreError as exc:
-            self.clients.fail("checking the secret key of user %s" % self.name, exc, actions=self.actions)
+        doing = "checking the secret key of user %s" % self.name
+        # AccessDenied: signed with the right key, just not allowed to list.
+        code = self.clients.error_code_of(doing, self.clients.s3_for(self.name, secret), "list_buckets",
+                                          _SECRET_MISMATCH + ("AccessDenied",), result=dict(actions=self.actions))
+        return code not in _SECRET_MISMATCH
 
     def set_policies(self, attach, detach):
         if attach:
@@ -193,8 +167,7 @@ class User(object):
 def create(module, user):
     params = module.params
     if not params["secret_key"]:
-        module.fail_json(msg="creating user %s on %s: secret_key is required to create a user" % (
-            user.name, user.clients.endpoint))
+        user.clients.fail("creating user %s" % user.name, "secret_key is required to create a user")
     user.actions.append("create user")
     if not module.check_mode:
         user.admin("creating user %s" % user.name, "user_add", user.name, params["secret_key"])
@@ -234,22 +207,12 @@ def update(module, user, current):
     return secret_updated
 
 
-def main():
-    argument_spec = minio_argument_spec()
-    argument_spec.update(
-        access_key=dict(type="str", required=True, no_log=False),
-        secret_key=dict(type="str", no_log=True),
-        update_secret=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
-        policies=dict(type="list", elements="str"),
-        enabled=dict(type="bool", default=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def run(module):
     params = module.params
     if len(params["access_key"]) < 3:
-        module.fail_json(msg="checking user %s: access_key must be at least 3 characters" % params["access_key"])
+        raise ModuleFailure("checking user %s: access_key must be at least 3 characters" % params["access_key"])
     if params["secret_key"] is not None and len(params["secret_key"]) < 8:
-        module.fail_json(msg="checking user %s: secret_key must be at least 8 characters" % params["access_key"])
+        raise ModuleFailure("checking user %s: secret_key must be at least 8 characters" % params["access_key"])
 
     user = User(module)
     current = user.read()
@@ -282,6 +245,19 @@ def main():
             diff_after["secret_key"] = _HIDDEN + " (new)"
         result["diff"] = dict(before=before, after=diff_after)
     module.exit_json(**result)
+
+
+def main():
+    argument_spec = minio_argument_spec()
+    argument_spec.update(
+        access_key=dict(type="str", required=True, no_log=False),
+        secret_key=dict(type="str", no_log=True),
+        update_secret=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
+        policies=dict(type="list", elements="str"),
+        enabled=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    run_module(run, argument_spec)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,6 @@ description:
     C(__user_<id>__)); permissions that come from named roles are left alone.
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the permission before and after.
 options:
   user:
     description:
@@ -71,34 +62,37 @@ notes:
     user, or an experiment name that names no experiment, means there is nothing to revoke.
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''
-- name: Let alice log runs in the churn experiment
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: alice
-    experiment_name: churn
-    permission: EDIT
+- name: Grants on the churn project, the login given once for all (action group mlsp.mlflow_stack.mlflow)
+  module_defaults:
+    group/mlsp.mlflow_stack.mlflow:
+      tracking_uri: http://mlflow.internal:5000
+      login_password: "{{ mlflow_admin_password }}"
+  block:
+    - name: Let alice log runs in the churn experiment
+      mlsp.mlflow_stack.mlflow_permission:
+        user: alice
+        experiment_name: churn
+        permission: EDIT
 
-- name: Let bob manage the churn-classifier model
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: bob
-    registered_model: churn-classifier
-    permission: MANAGE
+    - name: Let bob manage the churn-classifier model
+      mlsp.mlflow_stack.mlflow_permission:
+        user: bob
+        registered_model: churn-classifier
+        permission: MANAGE
 
-- name: Hide experiment 42 from carol
-  mlsp.mlflow_stack.mlflow_permission:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    user: carol
-    experiment_id: "42"
-    permission: NO_PERMISSIONS
+    - name: Hide experiment 42 from carol
+      mlsp.mlflow_stack.mlflow_permission:
+        user: carol
+        experiment_id: "42"
+        permission: NO_PERMISSIONS
 
-- name: Back to the default permission
+- name: Alice back to the default permission on churn
   mlsp.mlflow_stack.mlflow_permission:
     tracking_uri: http://mlflow.internal:5000
     login_password: "{{ mlflow_admin_password }}"
@@ -109,7 +103,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 permission:
-  description: The user's own grant on the resource after the task (before it, in check mode);
+  description: The user's own grant on the resource after the task (predicted in check mode);
     null when there is none.
   returned: always
   type: str
@@ -126,46 +120,39 @@ resource_id:
   sample: "1"
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     PERMISSIONS,
     RESOURCE_EXPERIMENT,
     RESOURCE_REGISTERED_MODEL,
     MlflowClient,
     find_grant,
     mlflow_argument_spec,
-    run_module,
     permission_action,
     permission_level,
 )
 
 
+def _found(resource_id):
+    return resource_id is not None
+
+
 def _resource(module, client):
-    """(resource_type, resource_id, label); resource_id is None when the resource does not exist
-    and state is absent. Fails when it does not exist and state is present."""
+    """(resource_type, resource_id, label); resource_id is None when an experiment name names no
+    experiment and state is absent. Fails when the resource does not exist and state is present."""
     p = module.params
-    present = p['state'] == 'present'
     if p['registered_model'] is not None:
-        rid = p['registered_model']
-        label = 'registered model %s' % rid
-        if present and not client.registered_model_exists(rid):
-            module.fail_json(msg='granting %s to user %s: %s does not exist'
-                                 % (p['permission'], p['user'], label))
-        return RESOURCE_REGISTERED_MODEL, rid, label
-    if p['experiment_id'] is not None:
-        rid = p['experiment_id']
-        label = 'experiment %s' % rid
-        if present and not client.experiment_exists(rid):
-            module.fail_json(msg='granting %s to user %s: %s does not exist'
-                                 % (p['permission'], p['user'], label))
-        return RESOURCE_EXPERIMENT, rid, label
-    rid = client.experiment_id_by_name(p['experiment_name'])
-    label = 'experiment %s' % p['experiment_name']
-    if rid is None and present:
-        module.fail_json(msg='granting %s to user %s: %s does not exist'
-                             % (p['permission'], p['user'], label))
-    return RESOURCE_EXPERIMENT, rid, label
+        rtype, rid = RESOURCE_REGISTERED_MODEL, p['registered_model']
+        label, exists = 'registered model %s' % rid, client.registered_model_exists
+    elif p['experiment_id'] is not None:
+        rtype, rid = RESOURCE_EXPERIMENT, p['experiment_id']
+        label, exists = 'experiment %s' % rid, client.experiment_exists
+    else:
+        rtype, rid = RESOURCE_EXPERIMENT, client.experiment_id_by_name(p['experiment_name'])
+        label, exists = 'experiment %s' % p['experiment_name'], _found
+    if p['state'] == 'present' and not exists(rid):
+        raise ModuleFailure('granting %s to user %s: %s does not exist' % (p['permission'], p['user'], label))
+    return rtype, rid, label
 
 
 def run(module):
@@ -175,8 +162,8 @@ def run(module):
 
     user = client.get_user(p['user'])
     if user is None and p['state'] == 'present':
-        module.fail_json(msg='granting %s to user %s: user %s does not exist'
-                             % (p['permission'], p['user'], p['user']))
+        raise ModuleFailure('granting %s to user %s: user %s does not exist'
+                            % (p['permission'], p['user'], p['user']))
     rtype, rid, label = _resource(module, client)
 
     row = None
@@ -186,13 +173,13 @@ def run(module):
     action = permission_action(current, p['state'], p['permission'])
     wanted = permission_level(p['permission']) if p['state'] == 'present' else None
 
-    result = dict(changed=action is not None, permission=current, resource_type=rtype,
+    after = wanted if action else current
+    result = dict(changed=action is not None, permission=after, resource_type=rtype,
                   resource_id=rid)
     if module._diff:
         result['diff'] = dict(
             before={'user': p['user'], 'resource': label, 'permission': current},
-            after={'user': p['user'], 'resource': label,
-                   'permission': wanted if action else current})
+            after={'user': p['user'], 'resource': label, 'permission': after})
     if module.check_mode or action is None:
         module.exit_json(**result)
 
@@ -201,8 +188,8 @@ def run(module):
     elif action == 'update':
         rp_id = client.role_permission_id(row['role_id'], rtype, rid)
         if rp_id is None:
-            module.fail_json(msg='changing the permission of user %s on %s: the grant vanished '
-                                 'while the module ran; run it again' % (p['user'], label))
+            raise ModuleFailure('changing the permission of user %s on %s: the grant vanished '
+                                'while the module ran; run it again' % (p['user'], label))
         client.update_grant(rp_id, wanted, 'the permission of user %s on %s' % (p['user'], label))
     elif action == 'revoke':
         client.revoke(p['user'], rtype, rid)
@@ -222,14 +209,10 @@ def main():
         permission=dict(type='str', choices=list(PERMISSIONS)),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[('experiment_name', 'experiment_id', 'registered_model')],
-        required_one_of=[('experiment_name', 'experiment_id', 'registered_model')],
-        required_if=[('state', 'present', ('permission',))],
-        supports_check_mode=True,
-    )
-    run_module(module, run)
+    run_module(run, argument_spec,
+               mutually_exclusive=[('experiment_name', 'experiment_id', 'registered_model')],
+               required_one_of=[('experiment_name', 'experiment_id', 'registered_model')],
+               required_if=[('state', 'present', ('permission',))])
 
 
 if __name__ == '__main__':

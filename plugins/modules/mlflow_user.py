@@ -20,16 +20,6 @@ description:
     replace it.
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the user's state and admin flag before and after; a password only as
-      C(<hidden>) or C(<hidden, changed>).
 options:
   name:
     description:
@@ -74,6 +64,9 @@ notes:
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user_info
   - module: mlsp.mlflow_stack.mlflow_permission
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''
@@ -84,15 +77,6 @@ EXAMPLES = r'''
     name: alice
     password: "{{ vault_mlflow_alice_password }}"
 
-- name: Make bob an admin, keeping the password he chose
-  mlsp.mlflow_stack.mlflow_user:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    name: bob
-    password: "{{ vault_mlflow_bob_initial_password }}"
-    update_password: on_create
-    admin: true
-
 - name: Rotate the admin's own password
   mlsp.mlflow_stack.mlflow_user:
     tracking_uri: http://mlflow.internal:5000
@@ -102,17 +86,30 @@ EXAMPLES = r'''
     password: "{{ new_admin_password }}"
     admin: true
 
-- name: Remove a user who left
-  mlsp.mlflow_stack.mlflow_user:
-    tracking_uri: http://mlflow.internal:5000
-    login_password: "{{ mlflow_admin_password }}"
-    name: carol
-    state: absent
+- name: Several users, the login given once for all (action group mlsp.mlflow_stack.mlflow)
+  module_defaults:
+    group/mlsp.mlflow_stack.mlflow:
+      tracking_uri: http://mlflow.internal:5000
+      login_username: "{{ mlflow_admin_username }}"
+      login_password: "{{ mlflow_admin_password }}"
+  block:
+    - name: Make bob an admin, keeping the password he chose
+      mlsp.mlflow_stack.mlflow_user:
+        name: bob
+        password: "{{ vault_mlflow_bob_initial_password }}"
+        update_password: on_create
+        admin: true
+
+    - name: Remove a user who left
+      mlsp.mlflow_stack.mlflow_user:
+        name: carol
+        state: absent
 '''
 
 RETURN = r'''
 user:
-  description: The user after the task (before it, in check mode); empty when absent.
+  description: The user after the task (predicted in check mode, where a user still to be created
+    has a null id); empty when absent.
   returned: always
   type: dict
   sample: {"id": 2, "username": "alice", "is_admin": false}
@@ -124,16 +121,15 @@ actions:
   sample: ["create", "admin"]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure, run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     MIN_PASSWORD_LENGTH,
     MlflowAuthError,
     MlflowClient,
     mlflow_argument_spec,
-    run_module,
     public_user,
     user_actions,
+    user_after,
     user_diff,
 )
 
@@ -170,14 +166,15 @@ def run(module):
     actions = user_actions(current, p['state'], p['admin'], password_matches, p['update_password'])
 
     if name == client.username and ('delete' in actions or ('admin' in actions and not p['admin'])):
-        module.fail_json(msg='refusing to %s user %s: it is login_username, the admin this module '
-                             'logs in as; log in as another admin' % (
-                                 'delete' if 'delete' in actions else 'remove the admin flag of', name))
+        raise ModuleFailure('refusing to %s user %s: it is login_username, the admin this module '
+                            'logs in as; log in as another admin' % (
+                                'delete' if 'delete' in actions else 'remove the admin flag of', name))
     if ('create' in actions or 'password' in actions) and len(p['password']) < MIN_PASSWORD_LENGTH:
-        module.fail_json(msg='password of user %s has fewer than %d characters, which the MLflow '
-                             'server refuses' % (name, MIN_PASSWORD_LENGTH))
+        raise ModuleFailure('%s user %s: the password has fewer than %d characters, which the '
+                            'MLflow server refuses' % ('creating' if 'create' in actions else
+                                                       'setting the password of', name, MIN_PASSWORD_LENGTH))
 
-    result = dict(changed=bool(actions), actions=actions, user=public_user(current))
+    result = dict(changed=bool(actions), actions=actions, user=user_after(name, current, actions, p['admin']))
     if module._diff:
         result['diff'] = user_diff(name, current, actions, p['admin'])
     if module.check_mode or not actions:
@@ -209,12 +206,7 @@ def main():
                              no_log=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_if=[('state', 'present', ('password',))],
-        supports_check_mode=True,
-    )
-    run_module(module, run)
+    run_module(run, argument_spec, required_if=[('state', 'present', ('password',))])
 
 
 if __name__ == '__main__':

@@ -17,15 +17,6 @@ description:
     password hash, which it never returns).
 author:
   - MLSP platform team (@mlsp)
-extends_documentation_fragment:
-  - mlsp.mlflow_stack.mlflow
-attributes:
-  check_mode:
-    support: full
-    description: It only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: It changes nothing, so there is nothing to show.
 options:
   name:
     description:
@@ -35,6 +26,10 @@ options:
     elements: str
 seealso:
   - module: mlsp.mlflow_stack.mlflow_user
+extends_documentation_fragment:
+  - mlsp.mlflow_stack.mlflow
+  - mlsp.mlflow_stack.attributes.info_module
+  - mlsp.mlflow_stack.attributes
 '''
 
 EXAMPLES = r'''
@@ -74,37 +69,30 @@ missing:
   sample: []
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils.mlflow import (
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import run_module
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._mlflow import (
     MlflowClient,
-    MlflowError,
     mlflow_argument_spec,
     public_user,
 )
 
 
-def main():
-    argument_spec = mlflow_argument_spec()
-    argument_spec.update(name=dict(type='list', elements='str'))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def run(module):
     wanted = module.params['name']
-    try:
-        client = MlflowClient.from_module(module)
-        client.require_admin()
-        users = [public_user(u) for u in client.list_users()]
-    except MlflowError as e:
-        error = str(e)
-    else:
-        error = None
-    if error:
-        # Outside the except block, so that no traceback is attached to the result.
-        module.fail_json(msg=error)
+    client = MlflowClient.from_module(module)
+    client.require_admin()
+    users = [public_user(u) for u in client.list_users()]
     if wanted is not None:
         users = [u for u in users if u['username'] in wanted]
     found = set(u['username'] for u in users)
     module.exit_json(changed=False, users=sorted(users, key=lambda u: u['username']),
                      missing=[n for n in (wanted or []) if n not in found])
+
+
+def main():
+    argument_spec = mlflow_argument_spec()
+    argument_spec.update(name=dict(type='list', elements='str'))
+    run_module(run, argument_spec)
 
 
 if __name__ == '__main__':

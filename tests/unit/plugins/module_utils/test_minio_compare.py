@@ -17,7 +17,7 @@ import tempfile
 import pytest
 
 try:
-    from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import minio_compare as mc
+    from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import _minio_compare as mc
 except ImportError:  # plain pytest from the working tree: make the collection importable
     _ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
     _TREE = os.path.join(tempfile.gettempdir(), "mlsp-unit-%s" % hashlib.sha256(_ROOT.encode()).hexdigest()[:12])
@@ -26,7 +26,7 @@ except ImportError:  # plain pytest from the working tree: make the collection i
         os.makedirs(os.path.dirname(_LINK), exist_ok=True)
         os.symlink(_ROOT, _LINK)
     sys.path.insert(0, _TREE)
-    from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import minio_compare as mc
+    from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import _minio_compare as mc
 
 
 # --- bucket names ------------------------------------------------------------------------------

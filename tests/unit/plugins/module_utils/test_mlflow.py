@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Pure logic of plugins/module_utils/mlflow.py: what mlflow_user and mlflow_permission decide to
+"""Pure logic of plugins/module_utils/_mlflow.py: what mlflow_user and mlflow_permission decide to
 change, how server errors become messages, and that no credential ever reaches a message.
 The runs against a real MLflow server are in molecule/mlflow."""
 
@@ -21,7 +21,7 @@ except ImportError:
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError  # noqa: E402
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import mlflow as m  # noqa: E402
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils import _mlflow as m  # noqa: E402
 
 # A real answer of MLflow 3.17.2 to users/create for a name that exists: SQLAlchemy's error text,
 # with the existing user's password hash, follows the message.
@@ -80,6 +80,25 @@ def test_user_diff_create_and_delete():
         'username': 'alice', 'state': 'absent'}
     same = m.user_diff('alice', ALICE, [], None)
     assert same['before'] == same['after']
+
+
+@pytest.mark.parametrize('current, actions, admin, expected', [
+    (None, ['create'], None, {'id': None, 'username': 'alice', 'is_admin': False}),
+    (None, ['create', 'admin'], True, {'id': None, 'username': 'alice', 'is_admin': True}),
+    (ALICE, ['password', 'admin'], True, dict(ALICE, is_admin=True)),
+    (ALICE, ['password'], None, ALICE),
+    (ALICE, [], True, ALICE),
+    (ALICE, ['delete'], None, {}),
+    (None, [], None, {}),
+])
+def test_user_after_is_what_check_mode_predicts(current, actions, admin, expected):
+    assert m.user_after('alice', current, actions, admin) == expected
+
+
+def test_user_after_leaves_the_server_answer_alone():
+    current = dict(ALICE)
+    m.user_after('alice', current, ['admin'], True)
+    assert current == ALICE
 
 
 def test_public_user_keeps_only_id_name_and_flag():
@@ -258,3 +277,40 @@ def test_not_json_answer():
     client, dummy = _client(b'<html>a proxy page</html>')
     with pytest.raises(m.MlflowError, match='not JSON'):
         client.list_users()
+
+
+# --- find: what "does not exist" means for each lookup -----------------------------------------
+
+INVALID_ID = ('{"error_code": "INVALID_PARAMETER_VALUE", "message": "Could not parse experiment '
+              'id abc"}')
+
+
+def _http_error(status, body):
+    return HTTPError('http://mlflow.test:5000/x', status, 'ERROR', {}, io.BytesIO(body.encode()))
+
+
+def test_lookups_answer_missing_on_404():
+    for lookup in ('experiment_exists', 'registered_model_exists'):
+        client, dummy = _client(_http_error(404, NOT_FOUND))
+        assert getattr(client, lookup)('x') is False
+    client, dummy = _client(_http_error(404, NOT_FOUND))
+    assert client.experiment_id_by_name('churn') is None
+
+
+def test_a_malformed_experiment_id_names_no_experiment_but_other_errors_raise():
+    client, dummy = _client(_http_error(400, INVALID_ID))
+    assert client.experiment_exists('abc') is False
+    client, dummy = _client(_http_error(400, INVALID_ID))
+    with pytest.raises(m.MlflowError, match='looking up registered model abc: HTTP 400'):
+        client.registered_model_exists('abc')
+    client, dummy = _client(_http_error(500, '{"error_code": "INTERNAL_ERROR", "message": "boom"}'))
+    with pytest.raises(m.MlflowError, match='looking up experiment 1: HTTP 500'):
+        client.experiment_exists('1')
+
+
+def test_lookup_answers():
+    client, rec = _client(b'{"experiment": {"experiment_id": "7", "name": "churn"}}')
+    assert client.experiment_id_by_name('churn') == '7'
+    assert rec.calls[0]['url'].endswith('/api/2.0/mlflow/experiments/get-by-name?experiment_name=churn')
+    client, dummy = _client(b'{"registered_model": {"name": "m"}}')
+    assert client.registered_model_exists('m') is True

@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
 """Client code shared by the mlflow_* modules: a small REST client for the MLflow tracking server
 with basic authentication (its ``basic-auth`` app), and the pure functions that decide what the
 modules change. HTTP goes through Ansible's own ``open_url``; no third-party library is needed.
@@ -21,6 +25,8 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit, urlunsplit
 from ansible.module_utils.urls import ConnectionError, SSLValidationError, open_url
+
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure
 
 # The permissions a user can hold on one experiment or registered model. NO_PERMISSIONS is the
 # name older MLflow releases gave an explicit "no access" grant; MLflow 3.x calls it DENY and
@@ -56,26 +62,13 @@ def mlflow_argument_spec():
     )
 
 
-class MlflowError(Exception):
+class MlflowError(ModuleFailure):
     """An operation on the server failed; ``str()`` is safe to show (no credentials)."""
 
     def __init__(self, message, status=None, error_code=None):
         super(MlflowError, self).__init__(message)
         self.status = status
         self.error_code = error_code
-
-
-def run_module(module, run):
-    """Call ``run(module)``, which ends with ``exit_json``; turn an MlflowError into ``fail_json``.
-
-    ``fail_json`` is called outside the except block, so that no traceback is attached.
-    """
-    error = 'the module ended without a result'
-    try:
-        run(module)
-    except MlflowError as e:
-        error = str(e)
-    module.fail_json(msg=error)
 
 
 class MlflowAuthError(MlflowError):
@@ -243,13 +236,21 @@ class MlflowClient(object):
             return False
         return True
 
+    def find(self, action, path, query, missing_codes=()):
+        """GET ``path``; None when the server says that the thing does not exist (HTTP 404,
+        RESOURCE_DOES_NOT_EXIST, or an error code in ``missing_codes``)."""
+        try:
+            return self.call(action, 'GET', path, query=query)
+        except MlflowError as e:
+            if isinstance(e, MlflowNotFound) or e.error_code in missing_codes:
+                return None
+            raise
+
     def get_user(self, username):
         """The user as a dict (id, username, is_admin), or None when it does not exist."""
-        try:
-            return self.call('reading user %s' % username, 'GET', '/api/2.0/mlflow/users/get',
-                             query={'username': username}).get('user')
-        except MlflowNotFound:
-            return None
+        answer = self.find('reading user %s' % username, '/api/2.0/mlflow/users/get',
+                           {'username': username})
+        return None if answer is None else answer.get('user')
 
     def list_users(self):
         return self.call('listing users', 'GET', '/api/2.0/mlflow/users/list').get('users', [])
@@ -278,34 +279,18 @@ class MlflowClient(object):
     # --- resources ----------------------------------------------------------------------------
     def experiment_id_by_name(self, name):
         """The id of the experiment called ``name``, or None when there is none."""
-        try:
-            exp = self.call('looking up experiment %s' % name, 'GET',
-                            '/api/2.0/mlflow/experiments/get-by-name',
-                            query={'experiment_name': name}).get('experiment', {})
-        except MlflowNotFound:
-            return None
-        return exp.get('experiment_id')
+        answer = self.find('looking up experiment %s' % name, '/api/2.0/mlflow/experiments/get-by-name',
+                           {'experiment_name': name})
+        return None if answer is None else answer.get('experiment', {}).get('experiment_id')
 
     def experiment_exists(self, experiment_id):
-        try:
-            self.call('looking up experiment %s' % experiment_id, 'GET',
-                      '/api/2.0/mlflow/experiments/get', query={'experiment_id': experiment_id})
-        except MlflowNotFound:
-            return False
-        except MlflowError as e:
-            # A malformed id is answered 400 INVALID_PARAMETER_VALUE: it names no experiment.
-            if e.error_code == 'INVALID_PARAMETER_VALUE':
-                return False
-            raise
-        return True
+        # A malformed id is answered 400 INVALID_PARAMETER_VALUE: it names no experiment.
+        return self.find('looking up experiment %s' % experiment_id, '/api/2.0/mlflow/experiments/get',
+                         {'experiment_id': experiment_id}, ('INVALID_PARAMETER_VALUE',)) is not None
 
     def registered_model_exists(self, name):
-        try:
-            self.call('looking up registered model %s' % name, 'GET',
-                      '/api/2.0/mlflow/registered-models/get', query={'name': name})
-        except MlflowNotFound:
-            return False
-        return True
+        return self.find('looking up registered model %s' % name, '/api/2.0/mlflow/registered-models/get',
+                         {'name': name}) is not None
 
     # --- per-user grants ----------------------------------------------------------------------
     def user_grants(self, username):
@@ -371,6 +356,17 @@ def user_actions(current, state, admin, password_matches, update_password):
     if admin is not None and bool(current.get('is_admin')) != bool(admin):
         actions.append('admin')
     return actions
+
+
+def user_after(username, current, actions, admin):
+    """The user as mlflow_user returns it once ``actions`` are done, which is what it predicts in
+    check mode: {} when there is none; a user still to be created has no id yet (None)."""
+    if 'delete' in actions or not (current or 'create' in actions):
+        return {}
+    user = public_user(current) if current else {'id': None, 'username': username, 'is_admin': False}
+    if 'admin' in actions:
+        user['is_admin'] = bool(admin)
+    return user
 
 
 def user_diff(username, current, actions, admin):

@@ -1,9 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
 """Connection options and clients shared by the minio_* modules: boto3 for S3 calls, the `minio`
-SDK's MinioAdmin for the admin API. Errors become one line that says what failed, never a
-credential (the secret options are no_log, and neither client puts a key in its messages)."""
+SDK's MinioAdmin for the admin API. An error raises ModuleFailure (module_utils/_common.py) with
+one line that says what failed, never a credential (the secret options are no_log, and neither
+client puts a key in its messages)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,20 +20,22 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._common import ModuleFailure
+
+
+class _LibraryMissing(Exception):
+    """Stands in for the error classes of a library that is not installed, so that an
+    `except` naming them still works; nothing ever raises it."""
+
+
 BOTO3_IMPORT_ERROR = None
 try:
     import boto3
     from botocore.config import Config as BotoConfig
-    # BotoCoreError is not used here: the modules import it from this file, with its stand-in.
-    from botocore.exceptions import BotoCoreError, ClientError  # pylint: disable=unused-import
+    from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     BOTO3_IMPORT_ERROR = traceback.format_exc()
-
-    class ClientError(Exception):  # pylint: disable=function-redefined
-        """Stand-in so that `except ClientError` works when boto3 is missing."""
-
-    class BotoCoreError(Exception):  # pylint: disable=function-redefined
-        """Stand-in so that `except BotoCoreError` works when boto3 is missing."""
+    BotoCoreError = ClientError = _LibraryMissing
 
 MINIO_IMPORT_ERROR = None
 try:
@@ -36,15 +43,14 @@ try:
     from minio import MinioAdmin
     from minio.credentials import StaticProvider
     from minio.error import MinioAdminException
-    from urllib3.exceptions import HTTPError as Urllib3HTTPError  # pylint: disable=unused-import
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError
 except ImportError:
     MINIO_IMPORT_ERROR = traceback.format_exc()
+    MinioAdminException = Urllib3HTTPError = _LibraryMissing
 
-    class MinioAdminException(Exception):  # pylint: disable=function-redefined
-        """Stand-in so that `except MinioAdminException` works when minio is missing."""
-
-    class Urllib3HTTPError(Exception):  # pylint: disable=function-redefined
-        """Stand-in so that `except Urllib3HTTPError` works when urllib3 is missing."""
+# What a call of either client raises when it fails (ValueError: an answer that is not JSON).
+S3_ERRORS = (ClientError, BotoCoreError)
+ADMIN_ERRORS = (MinioAdminException, Urllib3HTTPError, ValueError)
 
 # Bounded: a few attempts with short timeouts, so that a task against a dead server ends.
 _CONNECT_TIMEOUT = 10
@@ -102,19 +108,44 @@ class MinioClients(object):
         self.endpoint = params["endpoint_url"].rstrip("/")
         parts = urlsplit(self.endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            module.fail_json(msg="connecting to MinIO: endpoint_url must look like http://host:9000 or "
-                                 "https://host:9000 with no path (got %s)" % self.endpoint)
+            raise ModuleFailure("connecting to MinIO: endpoint_url must look like http://host:9000 or "
+                                "https://host:9000 with no path (got %s)" % self.endpoint)
         self._secure = parts.scheme == "https"
         self._netloc = parts.netloc
         self._s3 = None
         self._admin = None
 
-    def fail(self, doing, exc=None, **kwargs):
-        """fail_json with what was being done, on which endpoint, and why."""
-        msg = "%s on %s" % (doing, self.endpoint)
-        if exc is not None:
-            msg += ": %s" % describe_error(exc)
-        self.module.fail_json(msg=msg, **kwargs)
+    def fail(self, doing, why, **result):
+        """Raise ModuleFailure: what was being done, on which endpoint, and why (a client's
+        error or a sentence)."""
+        if isinstance(why, Exception):
+            why = describe_error(why)
+        raise ModuleFailure("%s on %s: %s" % (doing, self.endpoint, why), **result)
+
+    def call(self, doing, client, method, *args, decode=False, missing=(), result=None, **kwargs):
+        """One call of the S3 client (``client="s3"``) or of MinioAdmin (``"admin"``), its answer
+        read as JSON with ``decode``. An error code in ``missing`` (not set, no such thing) answers
+        None; any other error fails with ``doing`` and the keys of ``result`` in the failed result."""
+        try:
+            answer = getattr(getattr(self, client), method)(*args, **kwargs)
+            return json.loads(answer) if decode else answer
+        except S3_ERRORS + ADMIN_ERRORS as exc:
+            if (s3_error_code(exc) or admin_error_code(exc)) in missing:
+                return None
+            self.fail(doing, exc, **(result or {}))
+
+    def error_code_of(self, doing, s3, method, codes=None, result=None, **kwargs):
+        """Call <method> of the S3 client ``s3`` for its outcome only: None when it succeeds; the
+        server's error code when it answers with one of ``codes`` (with any, when ``codes`` is
+        None; "" for an answer without a code). Any other error fails as call() does."""
+        try:
+            getattr(s3, method)(**kwargs)
+            return None
+        except (ClientError, BotoCoreError) as exc:
+            code = s3_error_code(exc)
+            if isinstance(exc, ClientError) and (codes is None or code in codes):
+                return code or ""
+            self.fail(doing, exc, **(result or {}))
 
     def _verify(self):
         params = self.module.params
@@ -125,7 +156,7 @@ class MinioClients(object):
     def s3_for(self, access_key, secret_key):
         """A boto3 S3 client with the given credentials."""
         if BOTO3_IMPORT_ERROR:
-            self.module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+            raise ModuleFailure(missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
         config = BotoConfig(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
@@ -153,7 +184,7 @@ class MinioClients(object):
     def admin(self):
         if self._admin is None:
             if MINIO_IMPORT_ERROR:
-                self.module.fail_json(msg=missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
+                raise ModuleFailure(missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
             params = self.module.params
             pool = {
                 "timeout": urllib3.Timeout(connect=_CONNECT_TIMEOUT, read=_READ_TIMEOUT),

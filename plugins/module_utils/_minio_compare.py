@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
 """Pure logic of the minio_* modules: canned bucket policies, and the canonical forms of
 policies, lifecycle rules and tags that decide whether the server must change.
 
