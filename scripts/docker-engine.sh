@@ -22,7 +22,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd in the background (log: $MLSP_CACHE_DIR/dockerd.log)"
-  nohup dockerd >"$MLSP_CACHE_DIR/dockerd.log" 2>&1 &
+  # In a session of its own: the engine outlives the shell (and the job) that started it.
+  setsid nohup dockerd >"$MLSP_CACHE_DIR/dockerd.log" 2>&1 < /dev/null &
 fi
 for _ in $(seq 1 60); do
   docker info >/dev/null 2>&1 && { log "docker engine: running"; exit 0; }
