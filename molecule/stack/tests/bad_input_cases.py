@@ -112,5 +112,3 @@ def run_all():
         futures = {case[0]: pool.submit(run_case, case, baseline) for case in BAD_INPUT}
         results = {name: future.result(timeout=900) for name, future in futures.items()}
     return results, time.monotonic() - start, snapshot_diff(baseline, snapshot())
-
-

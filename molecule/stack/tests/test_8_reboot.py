@@ -63,4 +63,3 @@ def test_reboot_every_container(writer):
     passed = sum(status == "OK" for status, _check in lines)
     check("reboot: health.yml", f"rc {health.returncode}, {passed} of {len(lines)} OK", "rc 0, 7 of 7 OK",
           health.returncode == 0 and passed == len(lines) == 7, lines)
-
