@@ -111,12 +111,15 @@ def probe(name, script, *args, env=None, timeout=120, python="python3"):
     return exec_in(name, [python, f"{PROBE_DIR}/{script}", *args], env=env, timeout=timeout)
 
 
+@functools.lru_cache(maxsize=1)
 def pg_unit():
-    rc, out, err = exec_in(DB, ["systemctl", "list-units", "--plain", "--no-legend", "--type=service", "postgresql@*"])
+    """The systemd unit of the PostgreSQL cluster, from Debian's cluster list (not from systemd's
+    list of loaded units, which a drill may catch in the middle of a change)."""
+    rc, out, err = exec_in(DB, ["pg_lsclusters", "--no-header"])
     assert rc == 0, err
-    units = [line.split()[0] for line in out.splitlines() if line.strip()]
-    assert len(units) == 1, out
-    return units[0]
+    clusters = [line.split()[:2] for line in out.splitlines() if line.strip()]
+    assert len(clusters) == 1, out
+    return "postgresql@{}-{}.service".format(*clusters[0])
 
 
 def service_units():

@@ -45,7 +45,7 @@ def test_secret_files_are_private_and_owned_as_documented(secret_scan):
     # Every secret is somewhere on disk where its service reads it (else the scan missed it).
     unseen = sorted(set(SECRETS) - {s for f in found for s in f["secrets"]})
     check("secrets not found on disk", len(unseen), "0", not unseen, f"the scan found no file with {unseen}")
-    check("secret files: mode/owner off", f"{len(wrong)} of {len(found)}", "0", not wrong, wrong)
+    check("secret files: wrong mode", f"{len(wrong)} of {len(found)}", "0", not wrong, wrong)
 
 
 def test_mlflow_host_holds_no_minio_root_credentials(secret_scan):
@@ -74,12 +74,12 @@ def test_site_run_at_vvv_shows_no_secret(vvv_run):
 
 def test_no_argv_holds_a_secret_during_the_run(vvv_run):
     _run, _seconds, sampler = vvv_run
-    note("argv samples during site.yml", sampler.rounds)
+    note("argv samples, site.yml run", sampler.rounds)
     assert sampler.rounds >= 5, sampler.errors[-3:]
     # The names of the secrets, never their values.
-    check("argv holding a secret", len(sampler.hits), "0", not sampler.hits, sampler.hits[:10])
+    check("argv with a secret", len(sampler.hits), "0", not sampler.hits, sampler.hits[:10])
 
 
 def test_no_argv_holds_a_secret_now():
     hits = [hit for host in HOSTS for hit in argv_hits(host)] + controller_argv_hits()
-    check("argv holding a secret, after", len(hits), "0", not hits, hits[:10])
+    check("argv with a secret, after", len(hits), "0", not hits, hits[:10])

@@ -22,7 +22,7 @@ def test_bad_input_fails_before_any_change(case, bad_input_results):
         [f"changed on the hosts: {res['changed']}"] * bool(res["changed"]) + \
         [f"the rejected value of {shown} is in the output"] * bool(shown)
     check(f"bad {name}", f"rc {run.returncode}, {'named' if variable in messages else 'NOT NAMED'}, "
-          f"{len(res['changed'])} changed", "rc>0,name,0", not problems, problems)
+          f"{len(res['changed'])} diff", "rc>0,name,0", not problems, problems)
 
 
 def test_bad_input_left_the_hosts_as_they_were(bad_input_results):

@@ -51,7 +51,7 @@ def test_reboot_every_container(writer):
             if (state["ActiveState"], state["UnitFileState"]) != ("active", "enabled")]
     failed = {host: exec_in(host, ["systemctl", "--failed", "--plain", "--no-legend"])[1].split() for host in HOSTS}
     failed_ours = [u for _s, h, u in service_units() if u in failed[h]]
-    check("reboot: units not active+enabled", len(down) + len(failed_ours), "0", not down and not failed_ours,
+    check("reboot: units not up", len(down) + len(failed_ours), "0", not down and not failed_ours,
           (down, failed))
     # Every marker run in the drills' experiment: this drill's, and those the fault drills wrote.
     markers = markers_in(client, experiment_id)
@@ -61,5 +61,5 @@ def test_reboot_every_container(writer):
     health = run_playbook(HEALTH, timeout=600)
     lines = health_lines(health)
     passed = sum(status == "OK" for status, _check in lines)
-    check("reboot: health.yml", f"rc {health.returncode}, {passed} of {len(lines)} OK", "rc 0, 7 of 7 OK",
+    check("reboot: health.yml", f"rc {health.returncode}, {passed} of {len(lines)} OK", "rc 0, 7 OK",
           health.returncode == 0 and passed == len(lines) == 7, lines)
