@@ -45,7 +45,7 @@ BAD_INPUT = [
     ("mlflow ttl not a number", {"mlflow_auth_cache_ttl_seconds": "sixty"}, "mlflow_auth_cache_ttl_seconds", ()),
     # A build that is not in the (empty) cache: the controller's Go is checked before any change.
     ("no Go for MinIO build", {"minio_build_go": "/nonexistent/go",
-                                   "minio_build_cache_dir": "/nonexistent/mlsp-drill-cache"}, "minio_build_go", ()),
+                               "minio_build_cache_dir": "/nonexistent/mlsp-drill-cache"}, "minio_build_go", ()),
 ]
 
 # Everything the roles write (their configuration, environment and unit files, the MinIO binary,
