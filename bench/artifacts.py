@@ -11,7 +11,6 @@ import argparse
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 
@@ -20,15 +19,11 @@ import requests
 import yaml
 from botocore.config import Config
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
+from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
+
 BENCH_USER = "bench"
 CHUNK = 1 << 20
-
-
-def container_ip(name):
-    out = subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-        capture_output=True, text=True, check=True)
-    return out.stdout.split()[0]
 
 
 def check(resp, what):
@@ -58,7 +53,7 @@ def main():
         raise SystemExit("--inventory (or BENCH_INV) is required")
 
     secrets_ = yaml.safe_load(pathlib.Path(args.inventory, "group_vars/all/secrets.yml").read_text())
-    ip = container_ip(args.container)
+    ip = container_address(args.container)
     url = f"http://{ip}:5000"
     pw_file = pathlib.Path(args.inventory).parent / "bench-user-password"
     if not pw_file.exists():

@@ -37,6 +37,9 @@ import time
 import requests
 import yaml
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
+from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
+
 OPS = ("log_metric", "log_batch", "search_runs")
 BENCH_USER = "bench"
 SEED_RUNS = 20
@@ -49,10 +52,7 @@ SEARCH_MAX_RESULTS = 50
 class Container:
     def __init__(self, name):
         self.name = name
-        out = subprocess.run(
-            ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-            capture_output=True, text=True, check=True)
-        self.ip = out.stdout.split()[0]
+        self.ip = container_address(name)
 
     def sh(self, script, stdin=None, check=True):
         """Run a shell script in the container (script text on stdin when `stdin` is None is not

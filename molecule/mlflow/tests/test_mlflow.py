@@ -14,11 +14,11 @@ import time
 import uuid
 
 import boto3
-import docker
 import pytest
 import requests
 import yaml
 from botocore.config import Config
+from mlsp_testlib import container_address
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 VARS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
@@ -44,9 +44,7 @@ RUN = f"verify-{uuid.uuid4().hex[:8]}"  # names unique to this verify run
 @pytest.fixture(scope="module")
 def ip(host):
     """The container's address on the scenario network, as the controller reaches it."""
-    name = host.backend.get_hostname()
-    networks = docker.from_env().containers.get(name).attrs["NetworkSettings"]["Networks"]
-    return next(n["IPAddress"] for n in networks.values() if n.get("IPAddress"))
+    return container_address(host.backend.get_hostname())
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 import testinfra
+from mlsp_testlib import assert_scram_secrets, scram_query
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -163,12 +164,8 @@ def test_pg_hba_refuses_a_user_it_does_not_list():
 
 def test_passwords_are_stored_as_scram(topology):
     _pooler, db = topology
-    rows = superuser(db, "SELECT rolname || ' ' || rolpassword FROM pg_authid"
-                         " WHERE rolname IN ('mlflow', 'pgbouncer_auth', 'reporting')").splitlines()
-    assert len(rows) == 3
-    for row in rows:
-        name, secret = row.split(" ", 1)
-        assert secret.startswith("SCRAM-SHA-256$4096:"), name
+    roles = ("mlflow", "pgbouncer_auth", "reporting")
+    assert_scram_secrets(superuser(db, scram_query(roles)), roles)
 
 
 def test_show_pools_lists_the_mlflow_pools(topology):

@@ -14,6 +14,7 @@ import time
 import uuid
 
 import pytest
+from mlsp_testlib import assert_scram_secrets, scram_query
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 PASSWORD = "Mlsp-Test-7vQ2kX9pLm4R"  # molecule.yml: mlsp_test_mlflow_password
@@ -155,12 +156,8 @@ def test_postgres_superuser_only_by_peer(host):
 
 
 def test_passwords_are_stored_as_scram(host):
-    rows = sql(host, "SELECT rolname || ' ' || rolpassword FROM pg_authid"
-                     " WHERE rolname IN ('mlflow', 'reporting')").splitlines()
-    assert len(rows) == 2
-    for row in rows:
-        name, secret = row.split(" ", 1)
-        assert secret.startswith("SCRAM-SHA-256$4096:"), name
+    roles = ("mlflow", "reporting")
+    assert_scram_secrets(sql(host, scram_query(roles)), roles)
 
 
 def test_config_files_are_not_world_readable(host):

@@ -6,16 +6,13 @@ health playbook (passing, and failing when a tier is down), and a --check --diff
 that must predict no change.
 """
 import json
-import os
-import re
 import subprocess
 import time
 import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
-from conftest import DB, MINIO, MLFLOW, ROOT, SCENARIO, SECRETS, client_python, container_ip, exec_in, run_playbook
+from stacklib import (DB, HEALTH, MINIO, MINIO_ROOT_USER, SCENARIO, SECRETS, SITE, client_env, client_python, exec_in,
+                      health_lines, mask, run_playbook, s3)
 
 
 def _pgbouncer_queries():
@@ -30,12 +27,8 @@ def _pgbouncer_queries():
     raise AssertionError(f"no mlflow database in SHOW STATS:\n{out}")
 
 
-def _s3():
-    return boto3.client(
-        "s3", endpoint_url=f"http://{container_ip(MINIO)}:9000", region_name="us-east-1",
-        aws_access_key_id="mlsp-admin", aws_secret_access_key=SECRETS["vault_minio_root_password"],
-        config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
-    )
+def _root_s3():
+    return s3(MINIO_ROOT_USER, SECRETS["vault_minio_root_password"])
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +36,10 @@ def workflow():
     python = client_python()
     before = _pgbouncer_queries()
     suffix = uuid.uuid4().hex[:8]
-    env = dict(os.environ,
-               MLFLOW_TRACKING_URI=f"http://{container_ip(MLFLOW)}:5000",
-               MLFLOW_TRACKING_USERNAME="admin",
-               MLFLOW_TRACKING_PASSWORD=SECRETS["vault_mlflow_admin_password"],
-               MLFLOW_HTTP_REQUEST_TIMEOUT="60", MLFLOW_HTTP_REQUEST_MAX_RETRIES="2")
     proc = subprocess.run([python, str(SCENARIO / "client_workflow.py"), f"nfl-prediction-{suffix}",
-                           f"nfl-model-{suffix}"], env=env, capture_output=True, text=True,
+                           f"nfl-model-{suffix}"], env=client_env(), capture_output=True, text=True,
                           timeout=600, check=False)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.returncode == 0, mask(proc.stderr[-4000:])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["pgbouncer_queries"] = (before, _pgbouncer_queries())
     return result
@@ -71,12 +59,12 @@ def test_model_loads_by_alias_and_predicts(workflow):
 
 
 def test_artifacts_are_objects_in_the_bucket(workflow):
-    keys = [o["Key"] for page in _s3().get_paginator("list_objects_v2").paginate(Bucket="mlflow")
+    keys = [o["Key"] for page in _root_s3().get_paginator("list_objects_v2").paginate(Bucket="mlflow")
             for o in page.get("Contents", [])]
     png = [k for k in keys if k.endswith("plots/feature_importance.png") and workflow["run_id"] in k]
     assert png, f"the PNG of run {workflow['run_id']} is not in bucket mlflow"
     assert any(k.endswith("/MLmodel") for k in keys), "no logged model (MLmodel) in bucket mlflow"
-    body = _s3().get_object(Bucket="mlflow", Key=png[0])["Body"].read()
+    body = _root_s3().get_object(Bucket="mlflow", Key=png[0])["Body"].read()
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -90,22 +78,23 @@ def test_rows_came_through_pgbouncer(workflow):
 
 
 def test_health_playbook_passes():
-    proc = run_playbook(str(ROOT / "playbooks" / "health.yml"))
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    lines = re.findall(r"^\W*(OK|FAIL) {2,}(\S[^\n]*)$", proc.stdout, re.M)
-    assert len(lines) == 7 and all(s == "OK" for s, _line in lines), lines
+    run = run_playbook(HEALTH)
+    lines = health_lines(run)
+    assert run.returncode == 0, mask(run.failures())
+    assert len(lines) == 7 and all(status == "OK" for status, _check in lines), lines
     for secret in SECRETS.values():
-        assert secret not in proc.stdout
+        assert secret not in run.output
 
 
 def test_health_playbook_fails_when_minio_is_down():
     rc, _out, err = exec_in(MINIO, ["systemctl", "stop", "minio"])
     assert rc == 0, err
     try:
-        proc = run_playbook(str(ROOT / "playbooks" / "health.yml"))
-        assert proc.returncode != 0
-        assert re.search(r"FAIL\s+MinIO ready", proc.stdout), proc.stdout[-3000:]
-        assert re.search(r"OK\s+MLflow /health", proc.stdout)
+        run = run_playbook(HEALTH)
+        lines = dict((check, status) for status, check in health_lines(run))
+        assert run.returncode != 0
+        assert [status for check, status in lines.items() if check.startswith("MinIO ready")] == ["FAIL"], lines
+        assert lines.get("MLflow /health") == "OK", lines
     finally:
         exec_in(MINIO, ["systemctl", "start", "minio"])
         for _attempt in range(30):  # bounded: 30 x 1 s
@@ -115,9 +104,9 @@ def test_health_playbook_fails_when_minio_is_down():
 
 
 def test_check_mode_predicts_no_change():
-    proc = run_playbook("--check", "--diff", str(ROOT / "playbooks" / "site.yml"))
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
-                       proc.stdout, re.M)
-    assert len(recap) == 3, proc.stdout[-2000:]
-    assert all(c == "0" and u == "0" and f == "0" for _host, c, u, f in recap), recap
+    run = run_playbook(SITE, "--check", "--diff")
+    assert run.returncode == 0, mask(run.failures())
+    assert len(run.stats) == 3, run.stats
+    changed = {host: (s["changed"], s["unreachable"], s["failures"]) for host, s in run.stats.items()
+               if (s["changed"], s["unreachable"], s["failures"]) != (0, 0, 0)}
+    assert not changed, changed

@@ -1,0 +1,118 @@
+"""Helpers shared by the Molecule scenarios' tests (molecule/*/tests) and the benchmarks (bench/):
+the address of a test container, the collection path the working tree links, ansible-playbook with
+its JSON output parsed, and the check that PostgreSQL stores passwords as SCRAM secrets.
+
+Each scenario's conftest.py (and each bench script) puts this folder on sys.path. It needs the
+standard library only: the benchmarks run it with the MLflow client venv's python.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Where scripts/lib.sh (link_collection) links the working tree as mlsp.mlflow_stack.
+COLLECTIONS_PATH = ROOT / ".ansible" / "collections"
+
+
+def container_address(name):
+    """The address of container `name` on its network, as the controller reaches it."""
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
+        capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    if not out:
+        raise RuntimeError(f"container {name} has no address")
+    return out[0]
+
+
+def ansible_env(**extra):
+    """The environment for ansible-playbook from a test: this working tree's collection, no colour,
+    and the ansible.posix.json callback (parsed by `ansible_json`)."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS_PATH), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    env.update(extra)
+    return env
+
+
+def ansible_json(stdout):
+    """The JSON document that the ansible.posix.json callback prints at the end of a run (at -v and
+    more, Ansible's verbose lines come before it). Raises AssertionError when there is none."""
+    start = 0 if stdout.startswith("{\n") else stdout.rfind("\n{\n") + 1
+    try:
+        return json.loads(stdout[start:])
+    except ValueError:
+        raise AssertionError(f"ansible-playbook printed no JSON document:\n{stdout[-3000:]}") from None
+
+
+class PlaybookRun:
+    """An ansible-playbook run: returncode, stdout, stderr, and its JSON document (`doc`)."""
+
+    def __init__(self, proc):
+        self.returncode, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
+        self.doc = ansible_json(proc.stdout)
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    @property
+    def stats(self):
+        """{host: {"ok", "changed", "failures", "unreachable", ...}} of the play recap."""
+        return self.doc["stats"]
+
+    @property
+    def plays(self):
+        """The names of the plays that ran (a play ran when it started any task)."""
+        return [play["play"]["name"] for play in self.doc["plays"] if play["tasks"]]
+
+    def results(self):
+        """(play, task, host, result) of every task result, in order."""
+        for play in self.doc["plays"]:
+            for task in play["tasks"]:
+                for host, result in task["hosts"].items():
+                    yield play["play"]["name"], task["task"]["name"], host, result
+
+    def failures(self):
+        """The messages of the failed task results (of each failed item of a loop too), each on
+        one line."""
+        return [" ".join(str(msg).split()) for _play, _task, _host, result in self.results()
+                if result.get("failed") for msg in _messages(result)]
+
+
+def _messages(result):
+    messages = [result["msg"]] if "msg" in result else []
+    messages += result.get("argument_errors", [])
+    for item in result.get("results", []):
+        if isinstance(item, dict) and item.get("failed"):
+            messages += _messages(item)
+    return messages or [result]
+
+
+def run_playbook(playbook, inventory, *args, extra_vars=None, timeout=900, env=None):
+    """ansible-playbook PLAYBOOK on INVENTORY with the JSON callback; returns a PlaybookRun. Extra
+    variables go in a 0600 file (-e @file), never on the command line (no secret in an argv)."""
+    with tempfile.TemporaryDirectory(prefix="mlsp-test-") as tmp:
+        argv = ["ansible-playbook", "-i", str(inventory), str(playbook), *args]
+        if extra_vars is not None:
+            path = pathlib.Path(tmp) / "extra-vars.json"
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(extra_vars))
+            argv += ["-e", f"@{path}"]
+        proc = subprocess.run(argv, env=env or ansible_env(), capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    return PlaybookRun(proc)
+
+
+def scram_query(roles):
+    """SQL that lists `name secret` of each of `roles` (run as a superuser)."""
+    names = ", ".join(f"'{role}'" for role in roles)
+    return f"SELECT rolname || ' ' || rolpassword FROM pg_authid WHERE rolname IN ({names})"
+
+
+def assert_scram_secrets(rows, roles):
+    """`rows` (the output of scram_query) holds one SCRAM-SHA-256 secret for each of `roles`."""
+    secrets = dict(row.split(" ", 1) for row in rows.splitlines() if row.strip())
+    assert set(secrets) == set(roles), f"roles with a password: {sorted(secrets)}, expected {sorted(roles)}"
+    plain = sorted(name for name, secret in secrets.items() if not secret.startswith("SCRAM-SHA-256$4096:"))
+    assert not plain, f"not stored as SCRAM secrets: {plain}"
