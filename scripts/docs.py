@@ -61,7 +61,7 @@ def markup(text):
         elif kind == "U":
             rendered = f"<{arg}>"
         elif kind == "L":
-            label, _, url = arg.partition(",")
+            label, url = (arg.split(",", 1) + [""])[:2]
             rendered = f"[{label.strip()}]({url.strip()})"
         else:  # C, V, O, E, RV: code
             rendered = f"`{arg}`"
