@@ -40,9 +40,9 @@ import yaml
 
 # The collection's quoting of environment files (the filter env_quote), for the files written here.
 _SPEC = importlib.util.spec_from_file_location(
-    "env_quote", pathlib.Path(__file__).resolve().parents[1] / "plugins" / "filter" / "env_quote.py")
-env_quote = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(env_quote)
+    "env_file", pathlib.Path(__file__).resolve().parents[1] / "plugins" / "filter" / "env_file.py")
+env_file = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(env_file)
 
 OPS = ("log_metric", "log_batch", "search_runs")
 BENCH_USER = "bench"
@@ -165,7 +165,7 @@ def start_servers(container, variants, secrets_):
     # b and c: only what MLflow itself needs to start (the database password through PGPASSWORD,
     # the Flask key the basic-auth app requires, the admin's first password for its new SQLite).
     container.write("/etc/mlsp-bench/guide.env", "".join(
-        f"{k}={env_quote.env_quote(v)}\n"
+        f"{k}={env_file.env_quote(v)}\n"
         for k, v in (("PGPASSWORD", secrets_["vault_postgresql_mlflow_password"]),
                      ("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets_["vault_mlflow_flask_secret_key"]),
                      ("MLFLOW_AUTH_ADMIN_PASSWORD", secrets_["vault_mlflow_admin_password"])))

@@ -40,7 +40,7 @@ def _collections_path():
 
 
 sys.path.insert(0, _collections_path())
-from ansible_collections.mlsp.mlflow_stack.plugins.filter.env_quote import (  # noqa: E402
+from ansible_collections.mlsp.mlflow_stack.plugins.filter.env_file import (  # noqa: E402
     FilterModule, env_quote, env_unquote)
 
 # Values that a careless quoting gets wrong: each escaped character, a backslash before a
