@@ -68,12 +68,11 @@ all:
     mlflow: {hosts: {$BENCH_STACK: }}
 EOH
   if [ ! -f "$BENCH_INV/group_vars/all/secrets.yml" ]; then
-    (umask 077 && python3 - "$BENCH_INV/group_vars/all/secrets.yml" <<'PY'
+    (umask 077 && python3 - "$BENCH_INV/group_vars/all/secrets.yml" "$MLSP_ROOT/roles/common/vars/main.yml" <<'PY'
 import secrets, sys
-names = ["vault_postgresql_mlflow_password", "vault_pgbouncer_admin_password",
-         "vault_pgbouncer_auth_password", "vault_minio_root_password",
-         "vault_minio_mlflow_secret_key", "vault_mlflow_admin_password",
-         "vault_mlflow_flask_secret_key"]
+import yaml
+with open(sys.argv[2], encoding="utf-8") as names_file:  # the one list of the secrets' names
+    names = yaml.safe_load(names_file)["_common_inventory_secrets"]
 with open(sys.argv[1], "w", encoding="utf-8") as out:
     out.write("---\n# Throwaway secrets of the benchmark stack (bench/lib.sh).\n")
     for name in names:

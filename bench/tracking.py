@@ -24,6 +24,7 @@ Run by bench/tracking.sh (which makes the stack when it is missing); the secrets
 benchmark inventory ($BENCH_INV), never from a command line, and are never printed.
 """
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -39,6 +40,11 @@ import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
+# The collection's quoting of environment files (the filter env_quote), for the files written here.
+_SPEC = importlib.util.spec_from_file_location(
+    "env_file", pathlib.Path(__file__).resolve().parents[1] / "plugins" / "filter" / "env_file.py")
+env_file = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(env_file)
 
 OPS = ("log_metric", "log_batch", "search_runs")
 BENCH_USER = "bench"
@@ -158,9 +164,10 @@ def start_servers(container, variants, secrets_):
     # b and c: only what MLflow itself needs to start (the database password through PGPASSWORD,
     # the Flask key the basic-auth app requires, the admin's first password for its new SQLite).
     container.write("/etc/mlsp-bench/guide.env", "".join(
-        f'{k}="{v}"\n' for k, v in (("PGPASSWORD", secrets_["vault_postgresql_mlflow_password"]),
-                                    ("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets_["vault_mlflow_flask_secret_key"]),
-                                    ("MLFLOW_AUTH_ADMIN_PASSWORD", secrets_["vault_mlflow_admin_password"])))
+        f"{k}={env_file.env_quote(v)}\n"
+        for k, v in (("PGPASSWORD", secrets_["vault_postgresql_mlflow_password"]),
+                     ("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets_["vault_mlflow_flask_secret_key"]),
+                     ("MLFLOW_AUTH_ADMIN_PASSWORD", secrets_["vault_mlflow_admin_password"])))
                     + NO_JOB_RUNNER)
     for v in variants:
         if v.unit is None:

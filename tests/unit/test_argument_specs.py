@@ -51,3 +51,33 @@ def test_spec_defaults_equal_role_defaults(role):
     for name, opt in _spec_options(role).items():
         if "default" in opt and name in defaults:
             assert opt["default"] == defaults[name], f"{role.name}: {name} default differs"
+
+
+def _suboptions(options, where):
+    """(path, spec) of every suboption, at any depth."""
+    for name, opt in options.items():
+        for sub, sub_opt in (opt.get("options") or {}).items():
+            path = f"{where}{name}.{sub}"
+            yield path, sub_opt
+            yield from _suboptions({sub: sub_opt}, f"{where}{name}.")
+
+
+@pytest.mark.parametrize("role", sorted((ROOT / "roles").iterdir()), ids=lambda p: p.name)
+def test_every_list_of_dicts_has_typed_suboptions(role):
+    """Declarative validation: the spec, not a hand check, types each field of a list of dicts,
+    and a field that holds a password or secret is no_log."""
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    for entry in specs.values():
+        options = entry.get("options", {})
+        for name, opt in options.items():
+            if opt.get("type") == "list" and opt.get("elements") == "dict":
+                assert opt.get("options"), f"{role.name}: {name} is a list of dicts without suboptions"
+        for path, sub in _suboptions(options, ""):
+            assert sub.get("type") and sub.get("description"), f"{role.name}: {path} untyped or undescribed"
+            if sub["type"] == "list":
+                assert sub.get("elements"), f"{role.name}: {path} is a list without elements"
+            if sub["type"] == "list" and sub.get("elements") == "dict":
+                assert sub.get("options"), f"{role.name}: {path} is a list of dicts without suboptions"
+            field = path.rsplit(".", 1)[1]
+            if field in ("password", "value") or "secret" in field:
+                assert sub.get("no_log"), f"{role.name}: {path} holds a secret but is not no_log"

@@ -432,6 +432,11 @@ def test_admin_password_rotation(url, tmp_path):
     ({"mlflow_flask_secret_key": ""}, "mlflow_flask_secret_key"),
     ({"mlflow_default_permission": "WRITE"}, "mlflow_default_permission"),
     ({"mlflow_s3_access_key": ""}, "mlflow_s3_access_key"),
+    # The argument spec's suboptions: the message names the list and the field.
+    ({"mlflow_users": [{"name": "reader", "password": "reader-test-pass-1"}, {"name": "bob"}]},
+     "password found in mlflow_users"),
+    ({"mlflow_permissions": [{"user": "reader", "experiment_name": "x", "permission": "WRITE"}]},
+     "got: WRITE found in mlflow_permissions"),
 ])
 def test_preflight_refuses_before_any_change(host, bad, variable, tmp_path):
     before = host.check_output("stat -c %Y /etc/mlflow/mlflow.env /etc/mlflow/basic_auth.ini "

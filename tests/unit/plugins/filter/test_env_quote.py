@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MLSP platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The minio role's environment file, rendered by Ansible itself (ansible-playbook, local
-connection, made-up hosts): MINIO_VOLUMES for one drive, several drives, and several hosts with
-several drives each; values quoted for systemd; the cluster preflight."""
+"""The env_quote and env_unquote filters (the one quoting of the collection's environment files),
+checked against a shell that reads the file back; then the minio role's environment file that
+uses them, rendered by Ansible itself (ansible-playbook, local connection, made-up hosts):
+MINIO_VOLUMES for one drive, several drives, and several hosts with several drives each; values
+quoted for systemd; the cluster preflight."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -35,6 +37,52 @@ def _collections_path():
         os.makedirs(os.path.dirname(link), exist_ok=True)
         os.symlink(ROOT, link)
     return tree
+
+
+sys.path.insert(0, _collections_path())
+from ansible_collections.mlsp.mlflow_stack.plugins.filter.env_file import (  # noqa: E402
+    FilterModule, env_quote, env_unquote)
+
+# Values that a careless quoting gets wrong: each escaped character, a backslash before a
+# character that systemd does not un-escape, shell syntax, blanks at the ends, non-ASCII.
+TRICKY = [
+    "", "plain", 'Tricky "pass" $HOME `id` back\\slash 1a', "\\k \\n \\$ \\\\", "ends with \\",
+    "$(id) ${HOME} '$1' ;&|<>(){}[]^~!*+,-./:=?@_#%", "  blanks  ", "Grüße €", "a\"b", "``",
+]
+
+
+def test_quoted_values():
+    assert env_quote("plain") == '"plain"'
+    assert env_quote('a"b$c`d\\e') == '"a\\"b\\$c\\`d\\\\e"'
+    assert env_quote(5000) == '"5000"'
+    assert env_quote("Grüße") == '"Grüße"'
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_unquote_is_the_inverse(value):
+    assert env_unquote(env_quote(value)) == value
+    assert env_unquote("  " + env_quote(value) + "\n") == value
+
+
+def test_unquote_keeps_other_backslashes_and_bare_values():
+    assert env_unquote('"a\\kb"') == "a\\kb"
+    assert env_unquote("bare") == "bare"
+    assert env_unquote('"') == '"'
+
+
+def test_filters_are_registered_under_their_names():
+    assert FilterModule().filters() == {"env_quote": env_quote, "env_unquote": env_unquote}
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_a_shell_reads_the_values_back(tmp_path):
+    """The same double-quote rules as systemd's EnvironmentFile= (backslash before \\ " $ `)."""
+    env_file = tmp_path / "test.env"
+    env_file.write_text("".join("V%d=%s\n" % (i, env_quote(v)) for i, v in enumerate(TRICKY)), encoding="utf-8")
+    script = 'set -a; . "$1"; for i in $(seq 0 %d); do n="V$i"; printf "%%s\\0" "${!n}"; done' % (len(TRICKY) - 1)
+    proc = subprocess.run(["bash", "-c", script, "bash", str(env_file)], capture_output=True, check=True,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}, timeout=30)
+    assert proc.stdout.decode("utf-8").split("\0")[:-1] == TRICKY
 
 
 def render(tmp_path, hosts, group_vars):
@@ -72,23 +120,14 @@ def render(tmp_path, hosts, group_vars):
 
 
 def parse_env_file(text):
-    """NAME="value" lines as systemd's EnvironmentFile= reads them (backslash escapes in quotes)."""
+    """NAME="value" lines, each value double-quoted and read back with env_unquote."""
     values = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         name, raw = line.split("=", 1)
-        assert raw.startswith('"') and raw.endswith('"'), line
-        value, i, body = "", 0, raw[1:-1]
-        while i < len(body):
-            if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '"\\`$':
-                value += body[i + 1]
-                i += 2
-            else:
-                assert body[i] not in '"', "unescaped quote in " + line
-                value += body[i]
-                i += 1
-        values[name] = value
+        assert raw.startswith('"') and raw.endswith('"') and env_quote(env_unquote(raw)) == raw, line
+        values[name] = env_unquote(raw)
     return values
 
 
