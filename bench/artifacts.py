@@ -8,6 +8,7 @@ Run by bench/artifacts.sh (which makes the stack when it is missing); secrets co
 benchmark inventory ($BENCH_INV), never from a command line, and are never printed.
 """
 import argparse
+import json
 import os
 import pathlib
 import statistics
@@ -18,6 +19,8 @@ import boto3
 import requests
 import yaml
 from botocore.config import Config
+
+import judge  # bench/judge.py: when a target may be called met
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
@@ -48,6 +51,7 @@ def main():
     ap.add_argument("--inventory", default=os.environ.get("BENCH_INV"))
     ap.add_argument("--size-mb", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", help="write the figures to this file too")
     args = ap.parse_args()
     if not args.inventory:
         raise SystemExit("--inventory (or BENCH_INV) is required")
@@ -109,7 +113,7 @@ def main():
 
     transfers = {"upload": (proxy_up, direct_up), "download": (proxy_down, direct_down)}
     times = {(d, w): [] for d in transfers for w in ("proxy", "direct")}
-    load_before = os.getloadavg()
+    load_before = judge.loadavg()
     for i in range(args.repeat):
         # Alternate which path goes first, so that neither always meets a warmer cache.
         order = ("proxy", "direct") if i % 2 == 0 else ("direct", "proxy")
@@ -121,7 +125,7 @@ def main():
                 times[(direction, way)].append(time.perf_counter() - t0)
         print(f"  repetition {i + 1}/{args.repeat}: " + ", ".join(
             f"{d} {w} {size / 1e6 / t[-1]:.0f} MB/s" for (d, w), t in times.items()), file=sys.stderr)
-    load_after = os.getloadavg()
+    load_after = judge.loadavg()
 
     # Leave the bucket as it was: every version of what this run wrote (the bucket is versioned).
     admin_s3 = boto3.client("s3", endpoint_url=f"http://{ip}:9000", region_name="us-east-1",
@@ -135,14 +139,20 @@ def main():
 
     print(f"\nArtifact benchmark: {args.size_mb} MB object, median of {args.repeat}; client on the host, "
           f"MLflow and MinIO on {args.container} ({os.cpu_count()} cores shared).")
-    print(f"Load average {' '.join(f'{x:.2f}' for x in load_before)} (before) / "
-          f"{' '.join(f'{x:.2f}' for x in load_after)} (after).")
-    print("| transfer | through MLflow MB/s | straight to MinIO MB/s | proxy / direct (target >= 0.70) |")
-    print("|---|---:|---:|---:|")
+    print(judge.load_line(load_before, load_after))
+    print("| transfer | through MLflow MB/s | straight to MinIO MB/s | proxy / direct (target >= 0.70) | verdict |")
+    print("|---|---:|---:|---:|---|")
+    figures = {}
     for direction in transfers:
         proxy = size / 1e6 / statistics.median(times[(direction, "proxy")])
         direct = size / 1e6 / statistics.median(times[(direction, "direct")])
-        print(f"| {direction} | {proxy:.0f} | {direct:.0f} | {proxy / direct:.2f} |")
+        word = judge.verdict(proxy / direct >= 0.70, load_before)
+        figures[direction] = {"proxy_mb_s": proxy, "direct_mb_s": direct, "ratio": proxy / direct, "verdict": word}
+        print(f"| {direction} | {proxy:.0f} | {direct:.0f} | {proxy / direct:.2f} | {word} |")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps({
+            "size_mb": args.size_mb, "repeat": args.repeat, "transfers": figures,
+            **judge.load_json(load_before, load_after)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -147,7 +147,8 @@ slowest() {
 calls_cost() { python3 -c "import sys; print(f'{float(sys.argv[1]) * int(sys.argv[2]):.0f}')" "$1" "$noop_ok"; }
 cat <<EOT
 
-Deploy benchmark: Debian ${MLSP_DISTRO:-12} container, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; load average $load_before (before) / $load_after (after)
+Deploy benchmark: Debian ${MLSP_DISTRO:-12} container, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $(bench_load_line "$load_before" "$load_after").
+Targets: deploy / floor <= 1.5: $(bench_judge "$load_before" "$(python3 -c "import sys; print(int(float(sys.argv[1]) / float(sys.argv[2]) <= 1.5))" "$deploy" "$floor")"); no-op re-run over SSH < 30 s: $(bench_judge "$load_before" "$(python3 -c "import sys; print(int(float(sys.argv[1]) < 30))" "$(median "${noop_times[ssh]}")")").
 | Step | Seconds |
 |---|---:|
 | floor: apt install ($APT_PKGS) | $(secs "$t0" "$t1") |

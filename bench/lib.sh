@@ -27,6 +27,29 @@ bench_setup() {  # toolchain, engine, collection link (all cached)
 
 bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# A target is called met only when the run started on a quiet machine: the 1-minute load average
+# (the first figure of bench_loadavg, taken at the start) below the number of cores. Both sides
+# of every comparison are measured in the same run. bench/judge.py says the same for the Python
+# benchmarks.
+bench_cores() { nproc; }
+bench_quiet() {  # bench_quiet "LOADAVG": true when its 1-minute figure is below the cores
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1].split()[0]) < int(sys.argv[2]) else 1)' "$1" "$(nproc)"
+}
+bench_judge() {  # bench_judge "LOADAVG at the start" OK(1|0): met, not met, or why not judged
+  if ! bench_quiet "$1"; then
+    echo "not judged: machine busy (load ${1%% *})"
+  elif [ "$2" = 1 ]; then
+    echo met
+  else
+    echo "not met"
+  fi
+}
+bench_load_line() {  # bench_load_line "LOADAVG before" "LOADAVG after": the sentence each table prints
+  local judged="quiet at the start (1-minute load below the cores): targets judged"
+  bench_quiet "$1" || judged="busy at the start (1-minute load ${1%% *} >= $(nproc) cores): targets not judged"
+  echo "load average $1 (before) / $2 (after) on $(nproc) cores; $judged"
+}
+
 # bench_containers NAME...: start these containers (fresh ones if they do not exist).
 bench_containers() {
   local json

@@ -33,9 +33,10 @@ mkdir -p "$out"
 [ "$keep" = 1 ] || trap bench_teardown EXIT
 bench_setup
 log "results: $out"
+load_start="$(bench_loadavg)"
 {
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM;"
-  echo "load average at the start: $(bench_loadavg); commit $(git -C "$MLSP_ROOT" rev-parse --short HEAD)$(git -C "$MLSP_ROOT" diff --quiet HEAD -- roles playbooks || echo ' (roles/playbooks modified)')"
+  echo "load average at the start: $load_start on $(bench_cores) cores; commit $(git -C "$MLSP_ROOT" rev-parse --short HEAD)$(git -C "$MLSP_ROOT" diff --quiet HEAD -- roles playbooks || echo ' (roles/playbooks modified)')"
 } | tee "$out/machine.txt"
 
 log "1/3 deploy"
@@ -44,8 +45,11 @@ log "2/3 tracking throughput"
 "$BENCH_DIR/tracking.sh" --keep --duration "$duration" --variants "$variants" --json "$out/tracking.json" \
   | tee "$out/tracking.txt"
 log "3/3 artifacts"
-"$BENCH_DIR/artifacts.sh" --keep --repeat "$repeat" | tee "$out/artifacts.txt"
-echo "load average at the end: $(bench_loadavg)" >>"$out/machine.txt"
+"$BENCH_DIR/artifacts.sh" --keep --repeat "$repeat" --json "$out/artifacts.json" | tee "$out/artifacts.txt"
+# Each benchmark judges its own targets by the load at its own start; this says whether the run as
+# a whole started quiet.
+echo "$(bench_load_line "$load_start" "$(bench_loadavg)") (whole run; each table judges by the load at its own start)" \
+  >>"$out/machine.txt"
 
 echo
 echo "================================ all tables ================================"

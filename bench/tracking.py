@@ -9,9 +9,11 @@ Variants (all on the same container, same PostgreSQL, same MLflow virtual enviro
       store on PostgreSQL directly (port 5432; the URI says postgresql+psycopg2://, because a bare
       postgresql:// needs psycopg 3, which MLflow's venv does not have);
   c   the same server as b without --app-name basic-auth: no authentication, the ceiling;
-  a@ttl=N,workers=N,auth=0   a copy of the role's server (its unit and basic_auth.ini, on another
-      port) with another credential cache TTL, number of workers, or without the basic-auth app
-      (auth=0): what a default change is worth, and what authentication costs on our setup.
+  a@ttl=N,workers=N,auth=0,authdirect=1,dbdirect=1   a copy of the role's server (its unit and
+      basic_auth.ini, on another port) with another credential cache TTL, number of workers,
+      without the basic-auth app (auth=0), with the auth database (authdirect=1) or the tracking
+      database (dbdirect=1) reached straight on PostgreSQL's port 5432 instead of through
+      PgBouncer: what a default change is worth, and what authentication costs on our setup.
 
 Each client is a thread with its own requests session that calls MLflow's REST API in a loop for a
 fixed time; the points run variant after variant for each operation and client count (the order
@@ -37,6 +39,8 @@ import time
 
 import requests
 import yaml
+
+import judge  # bench/judge.py: when a target may be called met
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
@@ -75,6 +79,10 @@ class Container:
 
 # --- the servers --------------------------------------------------------------------------------
 
+VARIANT_OPTIONS = ("ttl", "workers", "auth", "authdirect", "dbdirect")
+PGBOUNCER_PORT, POSTGRESQL_PORT = 6432, 5432
+
+
 class Variant:
     """One server to measure: its name, port, whether it needs a login, how to start it."""
 
@@ -89,8 +97,8 @@ class Variant:
         if spec.startswith("a@"):
             for item in spec[2:].split(","):
                 key, value = item.split("=")
-                if key not in ("ttl", "workers", "auth"):
-                    raise SystemExit(f"unknown variant option {key!r} in {spec!r} (ttl, workers, auth)")
+                if key not in VARIANT_OPTIONS:
+                    raise SystemExit(f"unknown variant option {key!r} in {spec!r} ({', '.join(VARIANT_OPTIONS)})")
                 self.options[key] = int(value)
             self.auth = self.options.get("auth", 1) == 1
             self.unit = "mlsp-bench-role-" + "-".join(f"{k}{v}" for k, v in sorted(self.options.items()))
@@ -149,6 +157,16 @@ def role_unit(container, variant):
         if old not in unit:
             raise RuntimeError(f"the role's mlflow.service has no {old.strip()!r}: update bench/tracking.py")
         unit = unit.replace(old, new, 1)
+    if variant.options.get("dbdirect"):
+        db = f"@127.0.0.1:{PGBOUNCER_PORT}/mlflow "
+        if unit.count(db) != 2:
+            raise RuntimeError(f"the role's mlflow.service has no {db.strip()!r} twice: update bench/tracking.py")
+        unit = unit.replace(db, f"@127.0.0.1:{POSTGRESQL_PORT}/mlflow ")
+    if variant.options.get("authdirect"):
+        db = f"@127.0.0.1:{PGBOUNCER_PORT}/mlflow_auth"
+        if db not in ini:
+            raise RuntimeError(f"the role's basic_auth.ini has no {db!r}: update bench/tracking.py")
+        ini = ini.replace(db, f"@127.0.0.1:{POSTGRESQL_PORT}/mlflow_auth")
     if "ttl" in variant.options:
         lines = [ln for ln in ini.splitlines() if not ln.startswith("auth_cache_ttl_seconds")]
         ini = "\n".join(lines + [f"auth_cache_ttl_seconds = {variant.options['ttl']}"]) + "\n"
@@ -374,6 +392,26 @@ def fmt(x, digits=0):
     return "n/a" if math.isnan(x) else f"{x:.{digits}f}"  # NaN: no successful request
 
 
+TARGETS = (("b", 20), ("c", 0.9))  # a/b >= 20 and a/c >= 0.9 at 16 clients
+
+
+def verdicts(results, variants, clients_list, ops, load_before):
+    """The targets at 16 clients, judged only on a quiet machine and when both servers ran in
+    this run."""
+    specs = {v.spec for v in variants}
+    out = []
+    for op in ops:
+        for base, target in TARGETS:
+            name = f"{op}, a/{base} >= {target:g} at 16 clients"
+            if "a" not in specs or base not in specs or 16 not in clients_list:
+                out.append((name, None, judge.verdict(False, load_before, measured=False)))
+                continue
+            row = results[op]["16"]
+            ratio = row["a"]["rps"] / row[base]["rps"] if row[base]["rps"] else float("nan")
+            out.append((name, ratio, judge.verdict(ratio >= target, load_before)))
+    return out
+
+
 def print_tables(results, variants, clients_list, ops, header):
     print(header)
     for op in ops:
@@ -445,7 +483,7 @@ def main():
         pw_file.chmod(0o600)
     user = (BENCH_USER, pw_file.read_text().strip()) if args.login == "user" else admin
 
-    load_before = os.getloadavg()
+    load_before = judge.loadavg()
     print(f"starting the servers of {', '.join(v.spec for v in variants)} on {container.name}", file=sys.stderr)
     start_servers(container, variants, secrets_)
     try:
@@ -481,7 +519,7 @@ def main():
                     print(f"  [{done}/{total}] {op} x{n} {v.spec}: {r['rps']:.1f} req/s, p50 {fmt(r['p50_ms'])} ms,"
                           f" p99 {fmt(r['p99_ms'])} ms, {r['errors']} errors", file=sys.stderr)
                     time.sleep(args.pause)
-        load_after = os.getloadavg()
+        load_after = judge.loadavg()
         hash_ms, hash_method = hash_cost_ms(container)
         workers = container.sh("grep -o -- '--workers [0-9]*' /etc/systemd/system/mlflow.service").split()[-1]
         ttl = container.sh("sed -n 's/^auth_cache_ttl_seconds = //p' /etc/mlflow/basic_auth.ini").strip()
@@ -490,10 +528,13 @@ def main():
                   f"clients log in as {'the non-admin user bench' if args.login == 'user' else 'the admin'}; "
                   f"a = the role's server: {workers} workers, auth_cache_ttl_seconds = {ttl}. One password check "
                   f"({hash_method}, in the server's venv) takes {hash_ms:.0f} ms of CPU.\n"
-                  f"Load average {' '.join(f'{x:.2f}' for x in load_before)} (before) / "
-                  f"{' '.join(f'{x:.2f}' for x in load_after)} (after).")
+                  + judge.load_line(load_before, load_after))
         print()
         print_tables(results, variants, clients_list, ops, header)
+        judged = verdicts(results, variants, clients_list, ops, load_before)
+        print("\nTargets")
+        for name, ratio, word in judged:
+            print(f"- {name}: " + (f"{ratio:.2f}, " if ratio is not None else "") + word)
         top = str(max(clients_list))
         pgb_variants = [v for v in variants if v.spec.startswith("a")]
         if pgb_variants:
@@ -508,7 +549,8 @@ def main():
         if args.json:
             pathlib.Path(args.json).write_text(json.dumps({
                 "results": results, "variants": [v.spec for v in variants],
-                "load_before": load_before, "load_after": load_after, "duration": args.duration,
+                **judge.load_json(load_before, load_after), "duration": args.duration,
+                "targets": [{"target": name, "ratio": ratio, "verdict": word} for name, ratio, word in judged],
                 "role_workers": workers, "role_ttl": ttl, "hash_ms": hash_ms, "login": args.login}, indent=1))
     finally:
         if not args.keep_servers:
