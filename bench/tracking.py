@@ -45,6 +45,16 @@ import judge  # bench/judge.py: when a target may be called met
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
 # The collection's quoting of environment files (the filter env_quote), for the files written here.
+# The filter imports Ansible's to_text, which the client venv this runs in does not have: for the
+# str values given here, str() is what to_text returns.
+try:
+    import ansible.module_utils.common.text.converters  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    import types
+    for _name in ("ansible", "ansible.module_utils", "ansible.module_utils.common",
+                  "ansible.module_utils.common.text", "ansible.module_utils.common.text.converters"):
+        sys.modules.setdefault(_name, types.ModuleType(_name))
+    sys.modules["ansible.module_utils.common.text.converters"].to_text = str
 _SPEC = importlib.util.spec_from_file_location(
     "env_file", pathlib.Path(__file__).resolve().parents[1] / "plugins" / "filter" / "env_file.py")
 env_file = importlib.util.module_from_spec(_SPEC)
