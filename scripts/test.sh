@@ -72,24 +72,25 @@ stage() {  # stage NAME COMMAND...: run alone, output to its log and the termina
 }
 want() { [[ ",$only," == *",$1,"* ]]; }
 
-# Scenario jobs, run --jobs at a time: each in a process group of its own (so that an interrupt
-# stops all of it), with its own Molecule state folder under the run id. Two jobs of one scenario
-# never run together (the same containers), nor anything beside an ALONE scenario.
+# Scenario jobs, run --jobs at a time: each in a session of its own (so that an interrupt stops
+# all of it), with its own Molecule state folder under the run id. Two jobs of one scenario never
+# run together (the same containers), nor anything beside an ALONE scenario. With one job at a time
+# its output shows as it goes, as a stage's does; otherwise it goes to its log file only.
 declare -A job_pid=() job_start=() running_scenario=()  # by stage index
 job_names=() job_scenarios=() job_distros=()
 molecule_job() {  # molecule_job NAME SCENARIO DISTRO|-
   job_names+=("$1"); job_scenarios+=("$2"); job_distros+=("$3")
 }
 start_job() {  # start_job JOB: start it in the background
-  local j=$1 i=${#names[@]} file s=${job_scenarios[$1]} d=${job_distros[$1]}
+  local j=$1 i=${#names[@]} file s=${job_scenarios[$1]} d=${job_distros[$1]} env
   file="$(logfile "${job_names[$j]}")"; names+=("${job_names[$j]}"); logs+=("$file"); results+=(running); times+=(0)
   log "stage: ${job_names[$j]} (log: $file)"
-  (
-    export MOLECULE_EPHEMERAL_DIRECTORY="$MLSP_CACHE_DIR/molecule/$MLSP_RUN_ID/$s"
-    [ "$d" = - ] || export MLSP_DISTRO="$d"
-    mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
-    exec setsid molecule test -s "$s"
-  ) </dev/null >"$file" 2>&1 &
+  env=("MOLECULE_EPHEMERAL_DIRECTORY=$MLSP_CACHE_DIR/molecule/$MLSP_RUN_ID/$s")
+  [ "$d" = - ] || env+=("MLSP_DISTRO=$d")
+  # shellcheck disable=SC2016  # expanded by the job's own shell
+  set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+    molecule test -s "$1" 2>&1 | tee "$2"' _ "$s" "$file"
+  if [ "$live" = 1 ]; then "$@" </dev/null & else "$@" </dev/null >/dev/null 2>&1 & fi
   job_pid[$i]=$! job_start[$i]=$SECONDS running_scenario[$i]=$s
 }
 # stop_jobs: on an interrupt, stop the running jobs and remove the containers and networks they
@@ -160,6 +161,7 @@ if want molecule; then
       for d in "${these[@]}"; do molecule_job "molecule $s (Debian $d)" "$s" "$d"; done
     fi
   done
+  live=0; [ "$jobs" = 1 ] || [ ${#job_names[@]} = 1 ] && live=1
   run_jobs
 fi
 
