@@ -12,6 +12,14 @@ mkdir -p "$MLSP_CACHE_DIR"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
+# The run id that the test containers' and networks' names carry (molecule/*/molecule.yml:
+# `<platform>-${MLSP_RUN_ID}`), so that two checkouts on one machine can test at the same time:
+# by default a short hash of this checkout's path, the same for every run from it (a scenario's
+# first `destroy` then removes what an interrupted run of it left).
+MLSP_RUN_ID="${MLSP_RUN_ID:-$(printf '%s' "$MLSP_ROOT" | sha256sum | cut -c1-8)}"
+[[ $MLSP_RUN_ID =~ ^[a-z0-9][a-z0-9-]{0,23}$ ]] || die "MLSP_RUN_ID must be 1 to 24 of a-z, 0-9 and -, not '$MLSP_RUN_ID'"
+export MLSP_RUN_ID
+
 # sha256 of the files given, as one short key.
 recipe_hash() { cat "$@" | sha256sum | cut -c1-12; }
 

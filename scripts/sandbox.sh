@@ -8,10 +8,14 @@
 #        scripts/sandbox.sh credentials           print the MLflow admin user and password
 #        scripts/sandbox.sh health                run playbooks/health.yml again
 # Environment: MLSP_SANDBOX_PORT (MLflow on 127.0.0.1, default 5000),
-#              MLSP_SANDBOX_CONSOLE_PORT (MinIO console on 127.0.0.1, default 9001).
+#              MLSP_SANDBOX_CONSOLE_PORT (MinIO console on 127.0.0.1, default 9001),
+#              MLSP_SANDBOX_NAME (default sandbox: containers mlsp-<name>-*, inventories/<name>;
+#              scripts/test.sh gives its own so that it leaves a user's sandbox alone).
 source "$(dirname "$0")/lib.sh"
 
-inv="$MLSP_ROOT/inventories/sandbox"
+name="${MLSP_SANDBOX_NAME:-sandbox}"
+[[ $name =~ ^sandbox(-[a-z0-9-]+)?$ ]] || die "MLSP_SANDBOX_NAME must be sandbox or sandbox-<a-z0-9->, not '$name'"
+inv="$MLSP_ROOT/inventories/$name"
 vault_pass="$inv/.vault-pass"
 cmd="${1:-}"; shift || true
 distro=12
@@ -31,11 +35,11 @@ case $cmd in
     log "containers (Debian $distro), reached over SSH as a sudo user, like production hosts"
     mkdir -p "$inv/group_vars/all" && chmod 0700 "$inv"
     cat >"$inv/.containers.json" <<EOJ
-{"containers_network": "mlsp-sandbox", "containers_owner": "mlsp-sandbox",
+{"containers_network": "mlsp-$name", "containers_owner": "mlsp-$name",
  "containers_hosts_file": "$inv/.hosts.json",
- "containers": [{"name": "mlsp-sandbox-db"},
-                {"name": "mlsp-sandbox-minio", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}:9001"]},
-                {"name": "mlsp-sandbox-mlflow", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_PORT:-5000}:5000"]}]}
+ "containers": [{"name": "mlsp-$name-db"},
+                {"name": "mlsp-$name-minio", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}:9001"]},
+                {"name": "mlsp-$name-mlflow", "published_ports": ["127.0.0.1:${MLSP_SANDBOX_PORT:-5000}:5000"]}]}
 EOJ
     MLSP_DISTRO=$distro ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
       ansible-playbook "$MLSP_ROOT/scripts/containers/up.yml" -e "@$inv/.containers.json"
@@ -50,7 +54,7 @@ EOJ
         ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
         -e "secrets_file=$inv/group_vars/all/vault.yml" -e "secrets_vault_password_file=$vault_pass"
     fi
-    log "deploying: ansible-playbook -i inventories/sandbox playbooks/site.yml"
+    log "deploying: ansible-playbook -i inventories/$name playbooks/site.yml"
     playbook "$MLSP_ROOT/playbooks/site.yml"
     log "health"
     playbook "$MLSP_ROOT/playbooks/health.yml"
@@ -59,8 +63,8 @@ EOJ
 MLflow is up:     http://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
   admin user:     admin
   password:       scripts/sandbox.sh credentials
-                  (key vault_mlflow_admin_password in inventories/sandbox/group_vars/all/vault.yml,
-                   an ansible-vault file whose password is in inventories/sandbox/.vault-pass)
+                  (key vault_mlflow_admin_password in inventories/$name/group_vars/all/vault.yml,
+                   an ansible-vault file whose password is in inventories/$name/.vault-pass)
 MinIO console:    http://127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}
 Client settings:  export MLFLOW_TRACKING_URI=http://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
                   export MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=...
@@ -79,8 +83,8 @@ EOM
     ;;
   down)
     log "removing the sandbox"
-    docker ps -aq --filter label=owner=mlsp-sandbox | xargs -r docker rm -f >/dev/null
-    docker network ls -q --filter label=owner=mlsp-sandbox | xargs -r docker network rm >/dev/null
+    docker ps -aq --filter "label=owner=mlsp-$name" | xargs -r docker rm -f >/dev/null
+    docker network ls -q --filter "label=owner=mlsp-$name" | xargs -r docker network rm >/dev/null
     rm -rf "$inv"
     log "sandbox removed"
     ;;

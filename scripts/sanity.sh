@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # ansible-test sanity for the collection. ansible-test wants the collection at
 # .../ansible_collections/mlsp/mlflow_stack: we mirror the working tree there, in the cache, so
-# that the sanity virtual environments it makes (tests/output/) survive between runs.
+# that the sanity virtual environments it makes (tests/output/) survive between runs; one mirror per
+# checkout (its run id, scripts/lib.sh), so that two checkouts' runs do not overwrite each other's.
 #
 # usage: scripts/sanity.sh [ansible-test sanity options, e.g. --test validate-modules]
 source "$(dirname "$0")/lib.sh"
 activate_venv
 
-dest="${MLSP_SANITY_DIR:-$MLSP_CACHE_DIR/sanity}/ansible_collections/mlsp/mlflow_stack"
+dest="${MLSP_SANITY_DIR:-$MLSP_CACHE_DIR/sanity/$MLSP_RUN_ID}/ansible_collections/mlsp/mlflow_stack"
 mkdir -p "$dest"
 find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
 [ ! -d "$dest/tests" ] || find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +

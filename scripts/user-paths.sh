@@ -12,31 +12,40 @@
 #                                      exits 0 and predicts changes
 #
 # Environment: MLSP_DISTRO (12 or 13) for the quickstart and check-fresh hosts.
+#
+# The containers' names carry the run id (MLSP_RUN_ID, scripts/lib.sh), and the sandbox path runs a
+# sandbox of its own (MLSP_SANDBOX_NAME sandbox-test-<run id>, on free ports): two checkouts can run
+# these at the same time, and a user's own sandbox (scripts/sandbox.sh up) stays as it is.
 source "$(dirname "$0")/lib.sh"
 activate_venv
 
 cmd="${1:-}"
 distro="${MLSP_DISTRO:-12}"
 
-# start_hosts OWNER FILE: three fresh hosts (db, minio, mlflow) named <x>.<owner>.invalid; their
-# SSH access details go to FILE (JSON).
+# start_hosts OWNER FILE: three fresh hosts (db, minio, mlflow) named <x>.<owner>.invalid, their
+# containers mlsp-<owner>-<run id>-<x>; their SSH access details go to FILE (JSON).
 start_hosts() {
-  local owner=$1 file=$2 vars
+  local owner=$1 file=$2 vars prefix="mlsp-$1-$MLSP_RUN_ID"
   vars="$(mktemp)"
   cat >"$vars" <<EOJ
-{"containers_network": "mlsp-$owner", "containers_owner": "mlsp-$owner", "containers_hosts_file": "$file",
- "containers": [{"name": "mlsp-$owner-db", "hostname": "db1.$owner.invalid"},
-                {"name": "mlsp-$owner-minio", "hostname": "s3-1.$owner.invalid"},
-                {"name": "mlsp-$owner-mlflow", "hostname": "mlflow1.$owner.invalid"}]}
+{"containers_network": "$prefix", "containers_owner": "$prefix", "containers_hosts_file": "$file",
+ "containers": [{"name": "$prefix-db", "hostname": "db1.$owner.invalid"},
+                {"name": "$prefix-minio", "hostname": "s3-1.$owner.invalid"},
+                {"name": "$prefix-mlflow", "hostname": "mlflow1.$owner.invalid"}]}
 EOJ
   MLSP_DISTRO=$distro ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
     ansible-playbook "$MLSP_ROOT/scripts/containers/up.yml" -e "@$vars"
   rm -f "$vars"
 }
 
-stop_hosts() {
-  docker ps -aq --filter "label=owner=mlsp-$1" | xargs -r docker rm -f >/dev/null
-  docker network ls -q --filter "label=owner=mlsp-$1" | xargs -r docker network rm >/dev/null
+stop_hosts() {  # stop_hosts OWNER: remove what start_hosts OWNER made (by its label)
+  docker ps -aq --filter "label=owner=mlsp-$1-$MLSP_RUN_ID" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "label=owner=mlsp-$1-$MLSP_RUN_ID" | xargs -r docker network rm >/dev/null
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # recap_changed LOG: the sum of changed= over the PLAY RECAP lines of an ansible-playbook log.
@@ -52,6 +61,9 @@ readme_block() {
 
 case $cmd in
   sandbox)
+    MLSP_SANDBOX_NAME="sandbox-test-$MLSP_RUN_ID"
+    MLSP_SANDBOX_PORT="$(free_port)" MLSP_SANDBOX_CONSOLE_PORT="$(free_port)"
+    export MLSP_SANDBOX_NAME MLSP_SANDBOX_PORT MLSP_SANDBOX_CONSOLE_PORT
     trap '"$MLSP_ROOT/scripts/sandbox.sh" down' EXIT
     "$MLSP_ROOT/scripts/sandbox.sh" down
     "$MLSP_ROOT/scripts/sandbox.sh" up
@@ -60,7 +72,7 @@ case $cmd in
     password="$("$MLSP_ROOT/scripts/sandbox.sh" credentials | cut -d' ' -f3-)"
     [ -n "$password" ] || die "scripts/sandbox.sh credentials printed no password"
     suffix="$(date +%s)"
-    MLFLOW_TRACKING_URI="http://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}" MLFLOW_TRACKING_USERNAME=admin \
+    MLFLOW_TRACKING_URI="http://127.0.0.1:$MLSP_SANDBOX_PORT" MLFLOW_TRACKING_USERNAME=admin \
       MLFLOW_TRACKING_PASSWORD="$password" MLFLOW_HTTP_REQUEST_MAX_RETRIES=2 \
       timeout 600 "$python" "$MLSP_ROOT/molecule/stack/client_workflow.py" "sandbox-$suffix" "sandbox-model-$suffix" \
       | tail -n1 | python3 -c '
@@ -121,7 +133,7 @@ print("client workflow: run", r["run_id"], "model version", r["model_version"], 
     changed="$(recap_changed "$work/check.log")"
     [ "$changed" -gt 0 ] || die "site.yml --check predicted no change on fresh hosts"
     # Check mode changes nothing: the hosts still have none of the stack.
-    for c in mlsp-checkfresh-db mlsp-checkfresh-minio mlsp-checkfresh-mlflow; do
+    for c in "mlsp-checkfresh-$MLSP_RUN_ID"-{db,minio,mlflow}; do
       if docker exec "$c" sh -c 'dpkg -s postgresql pgbouncer >/dev/null 2>&1 || test -e /usr/local/bin/minio || test -e /opt/mlflow'; then
         die "site.yml --check installed something on $c"
       fi
@@ -129,5 +141,5 @@ print("client workflow: run", r["run_id"], "model version", r["model_version"], 
     log "check mode on fresh hosts: exit 0, $changed changes predicted, nothing installed"
     ;;
 
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,20p' "$0"; exit 2 ;;
 esac

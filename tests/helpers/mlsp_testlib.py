@@ -1,5 +1,5 @@
 """Helpers shared by the Molecule scenarios' tests (molecule/*/tests) and the benchmarks (bench/):
-the address of a test container, the collection path the working tree links, ansible-playbook with
+the name and address of a test container, the collection path the working tree links, ansible-playbook with
 its JSON output parsed, and the check that PostgreSQL stores passwords as SCRAM secrets.
 
 Each scenario's conftest.py (and each bench script) puts this folder on sys.path. It needs the
@@ -14,6 +14,18 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Where scripts/lib.sh (link_collection) links the working tree as mlsp.mlflow_stack.
 COLLECTIONS_PATH = ROOT / ".ansible" / "collections"
+
+
+def run_id():
+    """The run id that the test containers' names carry: MLSP_RUN_ID (scripts/lib.sh sets it per
+    checkout; molecule.yml and Molecule's own environment default it to `local`)."""
+    return os.environ.get("MLSP_RUN_ID") or "local"
+
+
+def container_name(platform):
+    """The Docker container of the scenario host named `platform` in molecule.yml:
+    `<platform>-<run id>`, as every scenario names its containers."""
+    return f"{platform}-{run_id()}"
 
 
 def container_address(name):

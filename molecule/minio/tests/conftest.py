@@ -17,7 +17,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "helpers"))
-from mlsp_testlib import container_address  # noqa: E402  pylint: disable=wrong-import-position
+from mlsp_testlib import container_address, container_name  # noqa: E402  pylint: disable=wrong-import-position
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "minio" / "defaults" / "main.yml").read_text())
@@ -38,7 +38,7 @@ def hostvars(host):
 @pytest.fixture(scope="module")
 def endpoint(host):
     """http://<container address>:9000, as another machine on the network reaches MinIO."""
-    return "http://%s:%d" % (container_address(host.backend.get_hostname()), ROLE_DEFAULTS["minio_api_port"])
+    return "http://%s:%d" % (container_address(container_name(host.backend.get_hostname())), ROLE_DEFAULTS["minio_api_port"])
 
 
 def s3_client(endpoint, access_key=None, secret_key=None):

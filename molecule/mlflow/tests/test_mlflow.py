@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 from botocore.config import Config
-from mlsp_testlib import container_address
+from mlsp_testlib import container_address, container_name
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 VARS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
@@ -44,7 +44,7 @@ RUN = f"verify-{uuid.uuid4().hex[:8]}"  # names unique to this verify run
 @pytest.fixture(scope="module")
 def ip(host):
     """The container's address on the scenario network, as the controller reaches it."""
-    return container_address(host.backend.get_hostname())
+    return container_address(container_name(host.backend.get_hostname()))
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import docker
 import requests
 import yaml
 from botocore.config import Config
-from mlsp_testlib import ROOT, container_address, run_playbook as _run_playbook
+from mlsp_testlib import ROOT, container_address, container_name, run_playbook as _run_playbook
 
 TESTS = pathlib.Path(__file__).resolve().parent
 SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", TESTS.parent))
@@ -31,7 +31,8 @@ HEALTH = ROOT / "playbooks" / "health.yml"
 # molecule.yml writes each $ of a value as $$ (Molecule's interpolation).
 SECRETS = {name: value.replace("$$", "$") if isinstance(value, str) else value for name, value in
            yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"].items()}
-DB, MINIO, MLFLOW = "mlsp-stack-db", "mlsp-stack-minio", "mlsp-stack-mlflow"
+# The hosts' containers (molecule.yml: `container`).
+DB, MINIO, MLFLOW = (container_name(name) for name in ("mlsp-stack-db", "mlsp-stack-minio", "mlsp-stack-mlflow"))
 HOSTS = (DB, MINIO, MLFLOW)
 ADMIN = ("admin", SECRETS["vault_mlflow_admin_password"])
 MINIO_ROOT_USER = "mlsp-admin"
