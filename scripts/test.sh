@@ -52,6 +52,7 @@ cd "$MLSP_ROOT"
 if want setup; then
   MLSP_DISTROS="${distros[*]}" stage setup "$MLSP_ROOT/scripts/setup.sh"
   [ $failed = 0 ] || { printf '%s\n' "${report[@]}"; die "setup failed"; }
+  offline_env  # the apt proxy and wheelhouse that setup made
 fi
 activate_venv
 link_collection
