@@ -20,6 +20,7 @@ activate_venv
 link_collection
 if [ $images = 1 ]; then
   "$MLSP_ROOT/scripts/docker-engine.sh"
+  # shellcheck disable=SC2086  # one argument per distro
   "$MLSP_ROOT/scripts/images.sh" ${MLSP_DISTROS:-12 13}
   "$MLSP_ROOT/scripts/apt-proxy.sh"
 fi
