@@ -9,6 +9,23 @@ MLSP_CACHE_DIR="${MLSP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlsp-mlflow-st
 export MLSP_ROOT MLSP_CACHE_DIR
 mkdir -p "$MLSP_CACHE_DIR"
 
+# The apt proxy and the wheelhouse that scripts/setup.sh makes (scripts/apt-proxy.sh,
+# scripts/wheelhouse.sh), exported as MLSP_APT_PROXY and MLSP_WHEELHOUSE when they are there: the
+# scenarios hand them to the roles as common_apt_proxy and common_pip_wheelhouse. A value set by
+# the caller wins ("" to test without). Called again by scripts/test.sh after its setup stage.
+offline_env() {
+  local acng="$MLSP_CACHE_DIR/apt-cacher-ng"
+  if [ -z "${MLSP_APT_PROXY+set}" ] && [ -s "$acng/url" ] \
+     && kill -0 "$(cat "$acng/pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+    MLSP_APT_PROXY="$(cat "$acng/url")"
+    export MLSP_APT_PROXY
+  fi
+  if [ -z "${MLSP_WHEELHOUSE+set}" ] && [ -d "$MLSP_CACHE_DIR/wheelhouse" ]; then
+    export MLSP_WHEELHOUSE="$MLSP_CACHE_DIR/wheelhouse"
+  fi
+}
+offline_env
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 

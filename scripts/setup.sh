@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the tests and the sandbox need on this machine, each step cached:
-# the controller's virtual environment, a running Docker engine, the base images, and the MinIO
-# binary built from source.
+# the controller's virtual environment, a running Docker engine, the base images, the apt proxy
+# and the wheelhouse that the test hosts install from (docs/offline.md), and the MinIO binary
+# built from source.
 #
 # usage: scripts/setup.sh [--no-images] [--no-minio]
 source "$(dirname "$0")/lib.sh"
@@ -19,8 +20,11 @@ activate_venv
 link_collection
 if [ $images = 1 ]; then
   "$MLSP_ROOT/scripts/docker-engine.sh"
+  # shellcheck disable=SC2086  # one argument per distro
   "$MLSP_ROOT/scripts/images.sh" ${MLSP_DISTROS:-12 13}
+  "$MLSP_ROOT/scripts/apt-proxy.sh"
 fi
+"$MLSP_ROOT/scripts/wheelhouse.sh"
 if [ $minio = 1 ]; then
   log "MinIO binary (playbooks/build_minio.yml)"
   ansible-playbook "$MLSP_ROOT/playbooks/build_minio.yml"

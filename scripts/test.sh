@@ -138,6 +138,7 @@ cd "$MLSP_ROOT"
 if want setup; then
   MLSP_DISTROS="${distros[*]}" stage setup "$MLSP_ROOT/scripts/setup.sh"
   [ $failed = 0 ] || die "setup failed (log: ${logs[0]})"
+  offline_env  # the apt proxy and wheelhouse that setup made
 fi
 activate_venv
 link_collection

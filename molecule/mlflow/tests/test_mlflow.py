@@ -133,6 +133,74 @@ def logged_run(url):
     return {"experiment_id": exp_id, "run_id": run_id, "content": content}
 
 
+# --- cut off from the registries ---------------------------------------------------------------
+
+def _registry_endpoints():
+    """(host, port) of what the controller itself installs from: the mirrors of its apt sources
+    and pip's index (PIP_INDEX_URL, else pip's default). Read here, not written in the repo."""
+    import glob
+    import re
+    from urllib.parse import urlsplit
+
+    from pip._internal.models.index import PyPI
+
+    urls = []
+    for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
+        urls += re.findall(r"^URIs:\s*(.+)$", pathlib.Path(path).read_text(), re.M)
+    for path in ["/etc/apt/sources.list"] + glob.glob("/etc/apt/sources.list.d/*.list"):
+        if os.path.exists(path):
+            urls += re.findall(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)", pathlib.Path(path).read_text(), re.M)
+    urls.append(os.environ.get("PIP_INDEX_URL") or PyPI.simple_url)
+    out = set()
+    for u in " ".join(urls).split():
+        parts = urlsplit(u)
+        if parts.hostname:
+            out.add((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
+    return sorted(out)
+
+
+def _connects(run, address, port):
+    return run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
+
+
+def test_host_has_no_route_to_the_registries(host):
+    """The scenario's network is internal: the registries the controller reaches (each tried from
+    the controller first, so that the test cannot pass for want of a registry) stay out of the
+    host's reach, by address as by name."""
+    import socket
+
+    tried = []
+    for name, port in _registry_endpoints():
+        try:
+            addresses = {a[4][0] for a in socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)}
+        except OSError:
+            continue
+        for address in sorted(addresses)[:2]:
+            if subprocess.run(["bash", "-c", f"timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port}'"],
+                              check=False, timeout=30).returncode != 0:
+                continue  # the controller cannot reach it either: proves nothing
+            tried.append((name, address, port))
+            assert not _connects(host.run, address, port), f"the host reaches {name} ({address}:{port})"
+        assert host.run(f"timeout 10 getent hosts {name}").rc != 0, f"the host resolves {name}"
+    assert tried, "no registry reachable from the controller to try from the host"
+
+
+def test_host_installs_through_the_proxy_and_the_wheelhouse(host):
+    """What the host was given instead: the apt proxy, which it reaches, and the wheels it
+    installed from, with no index."""
+    proxy = os.environ.get("MLSP_APT_PROXY", "")
+    assert proxy, "MLSP_APT_PROXY is not set: run scripts/setup.sh (scripts/apt-proxy.sh)"
+    conf = host.file("/etc/apt/apt.conf.d/01mlsp-proxy")
+    assert conf.exists and f'Acquire::http::Proxy "{proxy}";' in conf.content_string
+    address, port = proxy.split("://", 1)[1].rstrip("/").rsplit(":", 1)
+    assert _connects(host.run, address, port)
+    sets = host.check_output("ls /var/cache/mlsp-wheelhouse").split()
+    assert len(sets) >= 2, sets  # MLflow's and the MinIO admin venv's
+    # and pip, without the wheelhouse, finds no index
+    assert host.run("/opt/mlflow/bin/pip download --no-deps --dest /tmp/x --quiet --timeout 5 --retries 0 "
+                    "requests").rc != 0
+
+
 # --- the service --------------------------------------------------------------------------------
 
 def test_service_enabled_and_running_as_mlflow(host):
@@ -447,6 +515,17 @@ def test_preflight_refuses_before_any_change(host, bad, variable, tmp_path):
     assert "changed=0" in out
     assert host.check_output("stat -c %Y /etc/mlflow/mlflow.env /etc/mlflow/basic_auth.ini "
                              "/etc/systemd/system/mlflow.service") == before
+
+
+def test_preflight_names_what_the_wheelhouse_lacks(host, tmp_path):
+    """A version the wheelhouse has no wheel of: the preflight says which requirement is missing
+    for which Python, and the running server is left alone."""
+    before = host.check_output("systemctl show -p MainPID --value mlflow")
+    rc, out = run_mlflow_role({"mlflow_version": "3.99.0"}, tmp_path)
+    assert rc != 0
+    assert "lacks mlflow[auth]==3.99.0 for Python 3." in out and "mlflow_version" in out
+    assert "changed=0" in out
+    assert host.check_output("systemctl show -p MainPID --value mlflow") == before
 
 
 def test_rejected_secret_is_not_printed(tmp_path):
