@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 warm=$BENCH_FLOOR-warm
+# shellcheck disable=SC2153 # BENCH_STATE comes from lib.sh
 own_teardown() {  # containers named by the environment: only ours go
   log "removing $BENCH_STACK, $BENCH_FLOOR and the state"
   bench_rm_container "$BENCH_STACK" "$BENCH_FLOOR" "$warm"
@@ -105,9 +106,10 @@ run_site() {
 }
 
 if [ "$noop_only" = 1 ]; then
-  [ -f "$BENCH_STATE/converged" ] && [ -f "$BENCH_STATE/ssh/hosts.yml" ] \
-    && [ "$(docker inspect -f '{{.State.Running}}' "$BENCH_STACK" 2>/dev/null)" = true ] \
-    || die "no converged $BENCH_STACK in $BENCH_STATE: run once with --keep"
+  if [ ! -f "$BENCH_STATE/converged" ] || [ ! -f "$BENCH_STATE/ssh/hosts.yml" ] \
+    || [ "$(docker inspect -f '{{.State.Running}}' "$BENCH_STACK" 2>/dev/null)" != true ]; then
+    die "no converged $BENCH_STACK in $BENCH_STATE: run once with --keep"
+  fi
   load_before="$(bench_loadavg)"
 else
   log "fresh containers $BENCH_FLOOR and $BENCH_STACK"
@@ -218,7 +220,8 @@ EOT
 fi
 for v in "${variants[@]}"; do
   name="working tree"
-  [ "$v" = baseline ] && name="baseline $baseline ($base_rev)"
+  [ "$v" = baseline ] && name="baseline $baseline"
+  [ "$v" = baseline ] && [ "$baseline" != "$base_rev" ] && name+=" ($base_rev)"
   cat <<EOT
 | **site.yml no-op re-run over SSH**, $name, median of $noop_runs (target < 30) | **$(median "${noop_times[$v-ssh]}")** |
 | site.yml no-op re-run over docker exec, $name, median of $noop_runs | $(median "${noop_times[$v-docker]}") |
