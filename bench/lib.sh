@@ -13,7 +13,7 @@ BENCH_LABEL=owner=mlsp-bench
 BENCH_STACK=mlsp-bench-stack
 BENCH_FLOOR=mlsp-bench-floor
 BENCH_INV="$BENCH_STATE/inventory"
-export BENCH_STATE BENCH_INV BENCH_STACK
+export BENCH_STATE BENCH_INV BENCH_STACK BENCH_FLOOR
 
 bench_setup() {  # toolchain, engine, collection link (all cached)
   "$MLSP_ROOT/scripts/docker-engine.sh"
@@ -105,6 +105,7 @@ PY
   fi
 }
 
+# shellcheck disable=SC2120  # the benchmarks pass ansible-playbook arguments; lib.sh itself passes none
 bench_site() {  # run site.yml on the benchmark stack (at most an hour); extra arguments go to ansible-playbook
   timeout 3600 ansible-playbook -i "$BENCH_INV" "$MLSP_ROOT/playbooks/site.yml" "$@"
 }

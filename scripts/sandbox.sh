@@ -46,7 +46,7 @@ EOJ
     python3 "$MLSP_ROOT/scripts/containers/inventory.py" "$inv/.hosts.json" three "$inv/hosts.yml"
     # The sandbox's own settings: sizes for three services sharing one workstation. Everything else
     # (addresses, secrets, wiring) comes from playbooks/group_vars/all.yml as in production.
-    printf '%s\n' '---' '# Written by scripts/sandbox.sh; removed by `scripts/sandbox.sh down`.' \
+    printf '%s\n' '---' '# Written by scripts/sandbox.sh; removed by "scripts/sandbox.sh down".' \
       'postgresql_memory_mb: 1024' 'mlflow_workers: 2' >"$inv/group_vars/all/main.yml"
     if [ ! -f "$inv/group_vars/all/vault.yml" ]; then
       log "generating secrets"

@@ -117,7 +117,7 @@ run_jobs() {
         [ "${running_scenario[$i]}" != "${job_scenarios[$j]}" ] || busy=1
         [[ $ALONE != *" ${running_scenario[$i]} "* ]] || alone=1
       done
-      [ $busy = 0 ] && [ $alone = 0 ] || continue
+      if [ $busy = 1 ] || [ $alone = 1 ]; then continue; fi
       [[ $ALONE != *" ${job_scenarios[$j]} "* ]] || [ ${#job_pid[@]} = 0 ] || continue
       start_job "$j"; unset "pending[$k]"
     done
