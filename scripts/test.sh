@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command: setup (cached), lint, sanity, unit tests, `molecule test` for every
-# scenario on its distributions (Debian 12 and/or 13, see DEFAULT_DISTROS), then the README's user
+# scenario on its distributions (Debian 12 and/or 13, see DEFAULT_DISTROS), and the README's user
 # paths run literally (scripts/user-paths.sh: the sandbox, the production quick start, --check on
-# fresh hosts). Scenarios run --jobs at a time. Every stage writes its output to a log file of its
+# fresh hosts). Scenarios and user paths run --jobs at a time (the paths one after another, beside
+# the last role scenarios; the ALONE scenarios last, with nothing beside them). Every stage writes its output to a log file of its
 # own; a stage that runs alone shows it as it goes too. At the end: the last lines of each failed
 # stage's log, a table of stages with their times, the wall time and the load average at start and
 # end; the exit status is non-zero if any stage failed.
@@ -77,9 +78,14 @@ want() { [[ ",$only," == *",$1,"* ]]; }
 # run together (the same containers), nor anything beside an ALONE scenario. With one job at a time
 # its output shows as it goes, as a stage's does; otherwise it goes to its log file only.
 declare -A job_pid=() job_start=() running_scenario=()  # by stage index
-job_names=() job_scenarios=() job_distros=()
+job_names=() job_scenarios=() job_distros=() job_paths=()
 molecule_job() {  # molecule_job NAME SCENARIO DISTRO|-
-  job_names+=("$1"); job_scenarios+=("$2"); job_distros+=("$3")
+  job_names+=("$1"); job_scenarios+=("$2"); job_distros+=("$3"); job_paths+=(-)
+}
+# path_job NAME PATH DISTRO: a user path (scripts/user-paths.sh PATH) as a job. The paths share the
+# job key `paths`: one at a time, each beside a scenario (their hosts carry the run id too).
+path_job() {
+  job_names+=("$1"); job_scenarios+=(paths); job_distros+=("$3"); job_paths+=("$2")
 }
 start_job() {  # start_job JOB: start it in the background
   local j=$1 i=${#names[@]} file s=${job_scenarios[$1]} d=${job_distros[$1]} env
@@ -88,8 +94,13 @@ start_job() {  # start_job JOB: start it in the background
   env=("MOLECULE_EPHEMERAL_DIRECTORY=$MLSP_CACHE_DIR/molecule/$MLSP_RUN_ID/$s")
   [ "$d" = - ] || env+=("MLSP_DISTRO=$d")
   # shellcheck disable=SC2016  # expanded by the job's own shell
-  set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+  if [ "${job_paths[$j]}" != - ]; then
+    set -- env "${env[@]}" setsid bash -c 'set -o pipefail; "$1" "$2" 2>&1 | tee "$3"' \
+      _ "$MLSP_ROOT/scripts/user-paths.sh" "${job_paths[$j]}" "$file"
+  else
+    set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
     molecule test -s "$1" 2>&1 | tee "$2"' _ "$s" "$file"
+  fi
   if [ "$live" = 1 ]; then "$@" </dev/null & else "$@" </dev/null >/dev/null 2>&1 & fi
   job_pid[$i]=$! job_start[$i]=$SECONDS running_scenario[$i]=$s
 }
@@ -154,6 +165,7 @@ fi
 molecule_wall=
 if want molecule; then
   for s in "${scenarios[@]}"; do
+    [[ $ALONE != *" $s "* ]] || continue  # last, after the user paths
     if [[ $ONCE == *" $s "* ]]; then
       molecule_job "molecule $s" "$s" -
     else
@@ -162,16 +174,27 @@ if want molecule; then
       for d in "${these[@]}"; do molecule_job "molecule $s (Debian $d)" "$s" "$d"; done
     fi
   done
-  live=0; [ "$jobs" = 1 ] || [ ${#job_names[@]} = 1 ] && live=1
-  run_jobs
 fi
-
 # The README's user paths, as written, on fresh hosts over SSH (not with --scenario: they are the
-# whole product, not one scenario).
+# whole product, not one scenario). They queue before the ALONE scenarios, so that they run beside
+# the last role scenarios rather than after everything.
 if want paths && [ "$explicit_scenarios" = 0 ]; then
-  stage "user path: sandbox up, client workflow, down (Debian 12)" "$MLSP_ROOT/scripts/user-paths.sh" sandbox
-  stage "user path: production quick start (Debian 12)" env MLSP_DISTRO=12 "$MLSP_ROOT/scripts/user-paths.sh" quickstart
-  stage "user path: site.yml --check on fresh hosts (Debian 13)" env MLSP_DISTRO=13 "$MLSP_ROOT/scripts/user-paths.sh" check-fresh
+  path_job "user path: sandbox up, client workflow, down (Debian 12)" sandbox 12
+  path_job "user path: production quick start (Debian 12)" quickstart 12
+  path_job "user path: site.yml --check on fresh hosts (Debian 13)" check-fresh 13
+fi
+if want molecule; then
+  for s in "${scenarios[@]}"; do
+    [[ $ALONE == *" $s "* ]] || continue
+    these=("${distros[@]}")
+    [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$s]:-12 13}"
+    for d in "${these[@]}"; do molecule_job "molecule $s (Debian $d)" "$s" "$d"; done
+  done
+fi
+if [ ${#job_names[@]} -gt 0 ]; then
+  live=0
+  if [ "$jobs" = 1 ] || [ ${#job_names[@]} = 1 ]; then live=1; fi
+  run_jobs
 fi
 
 for i in "${!names[@]}"; do
@@ -187,7 +210,7 @@ for i in "${!names[@]}"; do
   printf '  %-4s  %5d s  %s%s\n' "${results[$i]%% *}" "${times[$i]}" "${names[$i]}" \
     "$([ "${results[$i]}" = PASS ] || echo " ${results[$i]#FAIL }")"
 done
-[ -z "$molecule_wall" ] || printf '        %5d s  molecule scenarios, up to %d at a time (wall time)\n' "$molecule_wall" "$jobs"
+[ -z "$molecule_wall" ] || printf '        %5d s  molecule scenarios and user paths, up to %d at a time (wall time)\n' "$molecule_wall" "$jobs"
 printf '        %5d s  wall time (%d min %02d s)\n' "$wall" $((wall / 60)) $((wall % 60))
 echo "load average (1, 5, 15 min) on $(nproc) cores: $load_start at start, $(loadavg) at the end"
 echo "stages: $passed passed, $failed failed"
