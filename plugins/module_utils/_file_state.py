@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MLSP platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE to this collection: only the modules of mlsp.mlflow_stack import this file. It is
+# not a public API; anything in it may change or go in any release, without deprecation.
+# Other collections and your own plugins must not import it.
+"""Pure logic of the file_state module: how a path on the host differs from what a task would
+make of it. Works on a plain description of the path, so it is unit-tested without a file system."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def normalize_mode(mode):
+    """'0644', '644', 0o644 or 420 -> 0o644; None stays None. Symbolic modes (u+rw) are refused:
+    what they give depends on the mode already there."""
+    if mode is None:
+        return None
+    if isinstance(mode, int):
+        return mode & 0o7777
+    text = str(mode).strip()
+    try:
+        return int(text, 8) & 0o7777
+    except ValueError:
+        raise ValueError("mode %r is not an octal number such as '0644'" % (mode,))
+
+
+def reasons(wanted, found):
+    """What differs between WANTED (dict: state 'file' or 'directory', and optionally owner,
+    group, mode, checksum) and FOUND (None when the path does not exist, else a dict: kind
+    'file', 'directory' or 'other'; owner, group and uid, gid; mode as an int; checksum of a
+    regular file). Returns a list of words, empty when the path is as wanted."""
+    if found is None:
+        return ["missing"]
+    kind = wanted.get("state") or "file"
+    if found["kind"] != kind:
+        return ["kind"]
+    out = []
+    if kind == "file" and wanted.get("checksum") is not None:
+        if found.get("checksum") != str(wanted["checksum"]).lower():
+            out.append("content")
+    for key, id_key in (("owner", "uid"), ("group", "gid")):
+        want = wanted.get(key)
+        if want is None:
+            continue
+        want = str(want)
+        if want != found.get(key) and want != str(found.get(id_key)):
+            out.append(key)
+    mode = normalize_mode(wanted.get("mode"))
+    if mode is not None and mode != found["mode"]:
+        out.append("mode")
+    return out
