@@ -55,15 +55,19 @@ options:
         type: str
 attributes:
   check_mode:
+    description: Runs in check mode, reading the same.
     support: full
     details: The module only reads, so check mode changes nothing in what it does.
   diff_mode:
+    description: Returns no diff.
     support: none
     details: The module changes nothing, so there is no diff.
   platform:
+    description: Target OS.
     platforms: posix
     support: full
   idempotent:
+    description: Run twice, it returns the same, as long as nothing changed the paths in between.
     support: full
     details: The module changes nothing.
 notes:
