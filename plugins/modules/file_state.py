@@ -50,8 +50,10 @@ options:
       checksum:
         description:
           - SHA-1 of the content a file must have, for example
-            C(lookup('ansible.builtin.template', 'x.j2', convert_data=false) | hash('sha1')).
+            C(lookup('ansible.builtin.template', 'x.j2') | hash('sha1')).
             Left out, the content is not compared.
+          - Never printed with the task's arguments (a file may hold secrets). The module returns
+            no checksum, only which paths differ and why.
         type: str
 attributes:
   check_mode:
@@ -87,7 +89,7 @@ EXAMPLES = r"""
         owner: root
         group: example
         mode: "0640"
-        checksum: "{{ lookup('ansible.builtin.template', 'example.conf.j2', convert_data=false) | hash('sha1') }}"
+        checksum: "{{ lookup('ansible.builtin.template', 'example.conf.j2') | hash('sha1') }}"
   register: __example_files
 
 - name: Write the settings
@@ -162,7 +164,8 @@ def main():
                 owner=dict(type="str"),
                 group=dict(type="str"),
                 mode=dict(type="str"),
-                checksum=dict(type="str"),
+                # The checksum of a file that holds secrets: kept out of the task's printed arguments.
+                checksum=dict(type="str", no_log=True),
             )),
         ),
         supports_check_mode=True,
