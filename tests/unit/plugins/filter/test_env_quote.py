@@ -109,7 +109,10 @@ def render(tmp_path, hosts, group_vars):
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"))
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "playbook.yml"),
-         "-e", "minio_install_method=local", "-e", "minio_local_binary=" + TEMPLATE],
+         "-e", "minio_install_method=local", "-e", "minio_local_binary=" + TEMPLATE,
+         # The drives are paths on the controller, not mounted disks: the mount check is the
+         # preflight's, tested in the cluster scenario.
+         "-e", "minio_drives_share_filesystem=true"],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     rendered = {}
     for host in hosts:
