@@ -19,17 +19,17 @@
 source "$(dirname "$0")/lib.sh"
 
 # Scenarios in dependency order. Those whose platforms name their own distribution run once.
-ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack)
+ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack cluster)
 ONCE=" harness "
 # Scenarios that run with no other beside them: the stack's drills time recoveries against limits,
 # which another scenario's load on the same 2 cores would move.
-ALONE=" stack "
+ALONE=" stack cluster "
 # The distributions of the full run, per scenario (CI has 60 minutes on 2 cores, cold). `postgresql`
 # runs on both for its two major versions (15 and 17); the other role scenarios on one each,
 # alternating. The whole stack through site.yml runs on both: the `stack` scenario (with its drills)
-# on 13, the production quick start and the sandbox on 12. `--distro` runs the scenarios it is
-# given on it.
-declare -A DEFAULT_DISTROS=([postgresql]="12 13" [pgbouncer]="13" [minio]="12" [mlflow]="13" [stack]="13")
+# on 13, the production quick start and the sandbox on 12; the scaled-out `cluster` (with its drills)
+# on 12. `--distro` runs the scenarios it is given on it.
+declare -A DEFAULT_DISTROS=([postgresql]="12 13" [pgbouncer]="13" [minio]="12" [mlflow]="13" [stack]="13" [cluster]="12")
 scenarios=() distros=() only="setup,lint,sanity,build,unit,molecule,paths" jobs="${MLSP_TEST_JOBS:-2}"
 while [ $# -gt 0 ]; do
   case $1 in
