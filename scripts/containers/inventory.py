@@ -1,7 +1,8 @@
 """Write an inventory's hosts.yml for local test hosts (scripts/containers/up.yml's JSON).
 
 usage: inventory.py HOSTS_JSON LAYOUT OUTPUT
-  LAYOUT: "three" (db: postgresql + pgbouncer, minio, mlflow), in the order of HOSTS_JSON.
+  LAYOUT: "three" (db: postgresql + pgbouncer, minio, mlflow) or "cluster" (db: postgresql +
+  pgbouncer + loadbalancer, four minio hosts, two mlflow hosts), in the order of HOSTS_JSON.
 
 Hosts are named by their own hostnames and reached by address (ansible_host), over SSH as the
 sudo user of the image, as a production inventory reaches its hosts. Also used as $EDITOR by the
@@ -14,7 +15,10 @@ import sys
 
 import yaml
 
-LAYOUTS = {"three": [["postgresql", "pgbouncer"], ["minio"], ["mlflow"]]}
+LAYOUTS = {
+    "three": [["postgresql", "pgbouncer"], ["minio"], ["mlflow"]],
+    "cluster": [["postgresql", "pgbouncer", "loadbalancer"]] + [["minio"]] * 4 + [["mlflow"]] * 2,
+}
 
 
 def hosts_yml(hosts, layout, known_hosts):

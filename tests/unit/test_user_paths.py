@@ -74,3 +74,14 @@ def test_inventory_as_editor_writes_the_file(tmp_path, monkeypatch):
     target.parent.mkdir()
     _inventory_module().main(["inventory.py", str(target)])
     assert set(yaml.safe_load(target.read_text())["all"]["hosts"]) == {"h0", "h1", "h2"}
+
+
+def test_cluster_layout_puts_the_load_balancer_on_the_database_host(tmp_path):
+    names = ["db", "s3-1", "s3-2", "s3-3", "s3-4", "mlflow1", "mlflow2"]
+    hosts = [{"name": f"mlsp-x-{n}", "hostname": f"{n}.x.invalid", "address": f"172.30.0.{i}", "user": "debian",
+              "port": 22, "identity_file": "/k/id"} for i, n in enumerate(names, start=2)]
+    groups = _inventory_module().hosts_yml(hosts, "cluster", str(tmp_path / ".known_hosts"))["all"]["children"]
+    assert list(groups["loadbalancer"]["hosts"]) == ["db.x.invalid"]
+    assert list(groups["postgresql"]["hosts"]) == ["db.x.invalid"]
+    assert list(groups["minio"]["hosts"]) == [f"s3-{i}.x.invalid" for i in range(1, 5)]
+    assert list(groups["mlflow"]["hosts"]) == ["mlflow1.x.invalid", "mlflow2.x.invalid"]
