@@ -6,7 +6,6 @@ figures.
 Every wait is bounded in time and count, every request has a timeout, and a failed request is
 counted, never retried behind the count's back.
 """
-import json
 import os
 import pathlib
 import subprocess

@@ -2,14 +2,13 @@
 every server behind them up, MinIO as one erasure-coded cluster, and what the load balancer must
 not expose."""
 import hashlib
-import json
 import uuid
 
 import pytest
 import requests
 
-from clusterlib import (ADMIN, CONTAINERS, GROUPS, LB, MINIO, MINIO_ROOT, MLFLOW, MLFLOW_S3, RUN, all_up, api,
-                        container_address, exec_in, haproxy_servers, lb_url, mlflow_url, ok, s3)
+from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, api, container_address, exec_in, haproxy_servers,
+                        lb_url, ok, s3)
 
 
 def test_every_server_is_up_in_haproxy():
@@ -29,7 +28,7 @@ def test_requests_reach_both_mlflow_servers():
     """leastconn over keep-alive-less requests: both servers answer some of 20 sequential calls;
     HAProxy counts the sessions each server has served."""
     before = _sessions()
-    for _ in range(20):
+    for _call in range(20):
         ok(api("GET", "/api/2.0/mlflow/experiments/search", params={"max_results": 1}))
     after = _sessions()
     served = {h: after[h] - before[h] for h in GROUPS["mlflow"]}

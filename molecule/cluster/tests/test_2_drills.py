@@ -14,12 +14,11 @@ import hashlib
 import time
 import uuid
 
-import docker
 import requests
 
-from clusterlib import (ADMIN, CONTAINERS, GROUPS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, SITE, USERS, Load, all_up,
-                        check, container, container_address, create_user, exec_in, mlflow_url, note, ok,
-                        run_playbook, s3, wait_for)
+from clusterlib import (ADMIN, CONTAINERS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, SITE, USERS, Load, all_up, check,
+                        container, container_address, create_user, exec_in, mlflow_url, note, run_playbook, s3,
+                        wait_for)
 
 RECOVERY_LIMIT = 120  # seconds for a host that is back to be in service again
 
@@ -38,7 +37,7 @@ def _refused_everywhere(auth, tries=12):
     for name in MLFLOW:
         statuses[name] = sorted({requests.get(mlflow_url(name) + "/api/2.0/mlflow/experiments/search",
                                               params={"max_results": 1}, auth=auth, timeout=HTTP_TIMEOUT).status_code
-                                 for _ in range(tries)})
+                                 for _try in range(tries)})
     return statuses
 
 
