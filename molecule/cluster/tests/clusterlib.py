@@ -107,8 +107,9 @@ def inventory():
     return pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
 
 
-def run_playbook(playbook, *args, extra_vars=None, timeout=1200):
-    return _run_playbook(playbook, inventory(), *args, extra_vars=extra_vars, timeout=timeout)
+def run_playbook(playbook, *args, inventory_path=None, extra_vars=None, timeout=1200):
+    """ansible-playbook on the scenario's inventory (or another), its JSON output parsed."""
+    return _run_playbook(playbook, inventory_path or inventory(), *args, extra_vars=extra_vars, timeout=timeout)
 
 
 # --- HAProxy --------------------------------------------------------------------------------------
