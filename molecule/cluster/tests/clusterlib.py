@@ -8,7 +8,6 @@ counted, never retried behind the count's back.
 """
 import os
 import pathlib
-import subprocess
 import threading
 import time
 import uuid
@@ -18,6 +17,7 @@ import docker
 import requests
 import yaml
 from botocore.config import Config
+from drill_figures import FIGURES, check as _check, figures_table, note  # noqa: F401  pylint: disable=unused-import
 from mlsp_testlib import ROOT, container_address, container_name, run_playbook as _run_playbook
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -39,11 +39,9 @@ LB = CONTAINERS[GROUPS["loadbalancer"][0]]
 MINIO = [CONTAINERS[h] for h in GROUPS["minio"]]
 MLFLOW = [CONTAINERS[h] for h in GROUPS["mlflow"]]
 ADMIN = ("admin", SECRETS["vault_mlflow_admin_password"])
-MINIO_ROOT = ("mlsp-admin", SECRETS["vault_minio_root_password"])
 MLFLOW_S3 = ("mlflow", SECRETS["vault_minio_mlflow_secret_key"])
 HTTP_TIMEOUT = 30
 RUN = uuid.uuid4().hex[:6]
-FIGURES = []
 
 
 def mask(text):
@@ -55,21 +53,8 @@ def mask(text):
 
 
 def check(drill, figure, limit, passed, detail=""):
-    """Record a drill's figure against its limit and assert it (secrets masked)."""
-    FIGURES.append((str(drill), str(figure), str(limit), "PASS" if passed else "FAIL"))
-    assert passed, mask(f"{drill}: {figure}, limit {limit}" + (f": {detail}" if detail else ""))
-
-
-def note(drill, figure):
-    FIGURES.append((str(drill), str(figure), "-", "info"))
-
-
-def figures_table():
-    rows = [("drill", "figure", "limit", "result")] + FIGURES
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
+    """Record a drill's figure against its limit and assert it (drill_figures.check), secrets masked."""
+    _check(drill, figure, limit, passed, detail, mask=mask)
 
 
 # --- containers ---------------------------------------------------------------------------------
@@ -78,13 +63,8 @@ def container(name):
     return docker.from_env().containers.get(name)
 
 
-def exec_in(name, argv, env=None, timeout=120, stdin_text=None):
-    """Run argv in a container as root, bounded by `timeout` seconds: (exit code, stdout, stderr).
-    With stdin_text, through `docker exec -i` (the SDK's exec has no stdin)."""
-    if stdin_text is not None:
-        proc = subprocess.run(["docker", "exec", "-i", name, "timeout", str(timeout)] + list(argv),
-                              input=stdin_text, capture_output=True, text=True, timeout=timeout + 30, check=False)
-        return proc.returncode, proc.stdout, proc.stderr
+def exec_in(name, argv, env=None, timeout=120):
+    """Run argv in a container as root, bounded by `timeout` seconds: (exit code, stdout, stderr)."""
     res = container(name).exec_run(["timeout", str(timeout)] + list(argv), environment=env or {}, demux=True)
     out, err = (b.decode(errors="replace") if b else "" for b in res.output)
     return res.exit_code, out, err
@@ -130,18 +110,18 @@ sys.stdout.write(out.decode())
 """
 
 
-def haproxy_servers():
-    """{(backend, server): status} from HAProxy's runtime API on the load balancer."""
+def haproxy_stat():
+    """Every server's row of `show stat` (HAProxy's runtime API on the load balancer), as dicts."""
     rc, out, err = exec_in(LB, ["python3", "-c", _STAT_SCRIPT], timeout=30)
     assert rc == 0, err
-    lines = [line for line in out.splitlines() if line and not line.startswith("#")]
-    header = out.splitlines()[0].lstrip("# ").split(",")
-    servers = {}
-    for line in lines:
-        row = dict(zip(header, line.split(",")))
-        if row.get("svname") not in ("FRONTEND", "BACKEND"):
-            servers[(row["pxname"], row["svname"])] = row["status"]
-    return servers
+    header, *lines = out.splitlines()
+    rows = [dict(zip(header.lstrip("# ").split(","), line.split(","))) for line in lines if line]
+    return [row for row in rows if row.get("svname") not in ("FRONTEND", "BACKEND")]
+
+
+def haproxy_servers():
+    """{(backend, server): status} of every server in HAProxy."""
+    return {(row["pxname"], row["svname"]): row["status"] for row in haproxy_stat()}
 
 
 def all_up(backend, names):

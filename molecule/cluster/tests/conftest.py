@@ -13,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "helpers"))
 
-from clusterlib import FIGURES, RUN, create_user, figures_table, ok, api  # noqa: E402  pylint: disable=wrong-import-position
+from clusterlib import RUN, api, create_user, ok  # noqa: E402  pylint: disable=wrong-import-position
+from drill_figures import terminal_summary  # noqa: E402  pylint: disable=wrong-import-position
 
 DRILLS_OFF = os.environ.get("MLSP_DRILLS", "1").lower() in ("0", "false", "no", "off")
 
@@ -25,16 +26,7 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not FIGURES:
-        return
-    table = figures_table()
-    terminalreporter.section("drill figures")
-    terminalreporter.write(table)
-    ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    if ephemeral:
-        path = pathlib.Path(ephemeral) / "drills.txt"
-        path.write_text(table)
-        terminalreporter.write_line(f"(also in {path})")
+    terminal_summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, api, container_address, exec_in, haproxy_servers,
-                        lb_url, ok, s3)
+                        haproxy_stat, lb_url, ok, s3)
 
 
 def test_every_server_is_up_in_haproxy():
@@ -36,13 +36,7 @@ def test_requests_reach_both_mlflow_servers():
 
 
 def _sessions():
-    script = ("import socket;s=socket.socket(socket.AF_UNIX);s.settimeout(10);s.connect('/run/haproxy/admin.sock');"
-              "s.sendall(b'show stat\\n');b=b''\nwhile True:\n c=s.recv(65536)\n if not c: break\n b+=c\nprint(b.decode())")
-    rc, out, err = exec_in(LB, ["python3", "-c", script], timeout=30)
-    assert rc == 0, err
-    header = out.splitlines()[0].lstrip("# ").split(",")
-    rows = [dict(zip(header, line.split(","))) for line in out.splitlines()[1:] if line]
-    return {r["svname"]: int(r["stot"]) for r in rows if r["pxname"] == "mlflow" and r["svname"] not in ("FRONTEND", "BACKEND")}
+    return {row["svname"]: int(row["stot"]) for row in haproxy_stat() if row["pxname"] == "mlflow"}
 
 
 def test_artifacts_through_mlflow_land_in_the_cluster():

@@ -18,7 +18,8 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "helpers"))
 
 import bad_input_cases  # noqa: E402  pylint: disable=wrong-import-position
-from stacklib import (FIGURES, HOSTS, RUN, SITE, Client, Sampler, create_user, figures_table, probe,  # noqa: E402  pylint: disable=wrong-import-position
+from drill_figures import terminal_summary  # noqa: E402  pylint: disable=wrong-import-position
+from stacklib import (HOSTS, RUN, SITE, Client, Sampler, create_user, probe,  # noqa: E402  pylint: disable=wrong-import-position
                       run_playbook, secret_env)
 
 DRILLS_OFF = os.environ.get("MLSP_DRILLS", "1").lower() in ("0", "false", "no", "off")
@@ -31,16 +32,7 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not FIGURES:
-        return
-    table = figures_table()
-    terminalreporter.section("drill figures")
-    terminalreporter.write(table)
-    ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
-    if ephemeral:
-        path = pathlib.Path(ephemeral) / "drills.txt"
-        path.write_text(table)
-        terminalreporter.write_line(f"(also in {path})")
+    terminal_summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

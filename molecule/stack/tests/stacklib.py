@@ -22,6 +22,7 @@ import docker
 import requests
 import yaml
 from botocore.config import Config
+from drill_figures import FIGURES, check as _check, figures_table, note  # noqa: F401  pylint: disable=unused-import
 from mlsp_testlib import ROOT, container_address, container_name, run_playbook as _run_playbook
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -44,10 +45,6 @@ RUN = uuid.uuid4().hex[:6]  # names unique to this verify run
 
 # --- figures ------------------------------------------------------------------------------------
 
-# The rows of the drill table, in the order they were recorded: (drill, figure, limit, result).
-FIGURES = []
-
-
 def secret_env():
     """The test secrets as the probes read them: SECRET_<name>=<value>."""
     return {f"SECRET_{name}": value for name, value in SECRETS.items()}
@@ -62,23 +59,9 @@ def mask(text):
 
 
 def check(drill, figure, limit, passed, detail=""):
-    """Record a drill's measured figure against its limit and assert it: PASS or FAIL in the table,
-    and on FAIL the test fails with the figure and `detail` (secrets masked)."""
-    FIGURES.append((str(drill), str(figure), str(limit), "PASS" if passed else "FAIL"))
-    assert passed, mask(f"{drill}: {figure}, limit {limit}" + (f": {detail}" if detail else ""))
-
-
-def note(drill, figure):
-    """Record a figure that has no limit: shown as information, never as PASS."""
-    FIGURES.append((str(drill), str(figure), "-", "info"))
-
-
-def figures_table():
-    rows = [("drill", "figure", "limit", "result")] + FIGURES
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "-+-".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
+    """Record a drill's measured figure against its limit and assert it (drill_figures.check), with
+    the test secrets masked in the failure."""
+    _check(drill, figure, limit, passed, detail, mask=mask)
 
 
 # --- containers ---------------------------------------------------------------------------------
