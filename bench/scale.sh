@@ -33,7 +33,6 @@ if [ -f "$inv/.bench-converged" ] \
   && [ "$(docker inspect -f '{{.State.Running}}' "mlsp-$MLSP_SANDBOX_NAME-db" 2>/dev/null)" = true ]; then
   log "the cluster sandbox $MLSP_SANDBOX_NAME is up (from --keep)"
 else
-  free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   MLSP_SANDBOX_PORT="$(free_port)" MLSP_SANDBOX_CONSOLE_PORT="$(free_port)"
   export MLSP_SANDBOX_PORT MLSP_SANDBOX_CONSOLE_PORT
   mkdir -p "$BENCH_STATE" && chmod 0700 "$BENCH_STATE"

@@ -58,3 +58,9 @@ link_collection() {
   mkdir -p "$d"
   [ -L "$d/mlflow_stack" ] || ln -sfn "$MLSP_ROOT" "$d/mlflow_stack"
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now (the user paths' and the scale
+# benchmark's sandboxes publish on free ports, so that they leave a user's sandbox alone).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

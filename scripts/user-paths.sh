@@ -43,11 +43,6 @@ stop_hosts() {  # stop_hosts OWNER: remove what start_hosts OWNER made (by its l
   docker network ls -q --filter "label=owner=mlsp-$1-$MLSP_RUN_ID" | xargs -r docker network rm >/dev/null
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # recap_changed LOG: the sum of changed= over the PLAY RECAP lines of an ansible-playbook log.
 recap_changed() {
   awk '/^PLAY RECAP/ {r=1; next} r && / : ok=/ {for (i=1;i<=NF;i++) if ($i ~ /^changed=/) {split($i,a,"="); s+=a[2]}} END {print s+0}' "$1"
