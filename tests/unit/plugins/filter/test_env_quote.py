@@ -139,7 +139,8 @@ SERVERS = {
     "single": {},
     "multi": {"minio_data_dirs": ["/mnt/disk1/minio", "/mnt/disk2/minio"], "minio_listen_address": "10.0.0.5",
               "minio_extra_env": {"MINIO_BROWSER": "off"}},
-    "quoted": {"minio_root_password": PASSWORD, "minio_listen_address": "fd00::5"},
+    # The console on the listen address (minio_console_address ""), not on 127.0.0.1.
+    "quoted": {"minio_root_password": PASSWORD, "minio_listen_address": "fd00::5", "minio_console_address": ""},
 }
 
 
@@ -154,14 +155,14 @@ def servers(tmp_path_factory):
 def test_one_drive(servers):
     assert servers["single"]["MINIO_VOLUMES"] == "/var/lib/minio/data"
     assert servers["single"]["MINIO_ADDRESS"] == ":9000"
-    assert servers["single"]["MINIO_CONSOLE_ADDRESS"] == ":9001"
+    assert servers["single"]["MINIO_CONSOLE_ADDRESS"] == "127.0.0.1:9001"  # the console is local by default
     assert servers["single"]["MINIO_ROOT_USER"] == "mlsp-admin"
 
 
 def test_several_drives_and_extra_settings(servers):
     assert servers["multi"]["MINIO_VOLUMES"] == "/mnt/disk1/minio /mnt/disk2/minio"
     assert servers["multi"]["MINIO_ADDRESS"] == "10.0.0.5:9000"
-    assert servers["multi"]["MINIO_CONSOLE_ADDRESS"] == "10.0.0.5:9001"
+    assert servers["multi"]["MINIO_CONSOLE_ADDRESS"] == "127.0.0.1:9001"
     assert servers["multi"]["MINIO_BROWSER"] == "off"
 
 
