@@ -58,7 +58,13 @@ def main():
 
     secrets_ = yaml.safe_load(pathlib.Path(args.inventory, "group_vars/all/secrets.yml").read_text())
     ip = container_address(args.container)
-    url = f"http://{ip}:5000"
+    # site.yml serves HTTPS with the CA it made beside the inventory (docs/tls.md); checked as a client does.
+    ca = pathlib.Path(args.inventory, "pki", "ca.crt")
+    scheme = "https" if ca.exists() else "http"
+    if ca.exists():
+        os.environ.setdefault("REQUESTS_CA_BUNDLE", str(ca))
+        os.environ.setdefault("AWS_CA_BUNDLE", str(ca))
+    url = f"{scheme}://{ip}:5000"
     pw_file = pathlib.Path(args.inventory).parent / "bench-user-password"
     if not pw_file.exists():
         pw_file.write_text(f"Bench-user-{os.urandom(10).hex()}")
@@ -76,7 +82,7 @@ def main():
     root = run["artifact_uri"].split("mlflow-artifacts:", 1)[1].lstrip("/")
 
     bucket = "mlflow"
-    s3 = boto3.client("s3", endpoint_url=f"http://{ip}:9000", region_name="us-east-1",
+    s3 = boto3.client("s3", endpoint_url=f"{scheme}://{ip}:9000", region_name="us-east-1",
                       aws_access_key_id="mlflow", aws_secret_access_key=secrets_["vault_minio_mlflow_secret_key"],
                       config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
     size = args.size_mb * 1000 * 1000
@@ -128,7 +134,7 @@ def main():
     load_after = judge.loadavg()
 
     # Leave the bucket as it was: every version of what this run wrote (the bucket is versioned).
-    admin_s3 = boto3.client("s3", endpoint_url=f"http://{ip}:9000", region_name="us-east-1",
+    admin_s3 = boto3.client("s3", endpoint_url=f"{scheme}://{ip}:9000", region_name="us-east-1",
                             aws_access_key_id="mlsp-admin", aws_secret_access_key=secrets_["vault_minio_root_password"])
     for prefix in (f"{root}/", f"{direct_key}/"):
         listing = admin_s3.list_object_versions(Bucket=bucket, Prefix=prefix)

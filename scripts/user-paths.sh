@@ -67,7 +67,9 @@ case $cmd in
     password="$("$MLSP_ROOT/scripts/sandbox.sh" credentials | cut -d' ' -f3-)"
     [ -n "$password" ] || die "scripts/sandbox.sh credentials printed no password"
     suffix="$(date +%s)"
-    MLFLOW_TRACKING_URI="http://127.0.0.1:$MLSP_SANDBOX_PORT" MLFLOW_TRACKING_USERNAME=admin \
+    MLFLOW_TRACKING_URI="https://127.0.0.1:$MLSP_SANDBOX_PORT" MLFLOW_TRACKING_USERNAME=admin \
+      MLFLOW_TRACKING_SERVER_CERT_PATH="$MLSP_ROOT/inventories/$MLSP_SANDBOX_NAME/pki/ca.crt" \
+      MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false \
       MLFLOW_TRACKING_PASSWORD="$password" MLFLOW_HTTP_REQUEST_MAX_RETRIES=2 \
       timeout 600 "$python" "$MLSP_ROOT/molecule/stack/client_workflow.py" "sandbox-$suffix" "sandbox-model-$suffix" \
       | tail -n1 | python3 -c '

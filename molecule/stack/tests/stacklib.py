@@ -225,7 +225,8 @@ def client_python():
 def client_env(**extra):
     """The environment of an MLflow client script run against the stack as its admin, with bounded
     retries."""
-    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_url(), MLFLOW_TRACKING_USERNAME=ADMIN[0],
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_url(), MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD="false",
+               MLFLOW_TRACKING_USERNAME=ADMIN[0],
                MLFLOW_TRACKING_PASSWORD=ADMIN[1], MLFLOW_HTTP_REQUEST_TIMEOUT="60", MLFLOW_HTTP_REQUEST_MAX_RETRIES="2")
     env.update(extra)
     return env

@@ -13,8 +13,10 @@ from mlsp_testlib import ROOT
 from stacklib import TESTS, api, client_env, client_python, mask, ok
 
 EXAMPLE = re.compile(r"<!-- client-example:begin -->\n```python\n(.*?)```\n<!-- client-example:end -->", re.S)
-# What a user's shell would not have: S3 settings (docs/client.md says clients need none).
-NO_S3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "MLFLOW_S3_ENDPOINT_URL")
+# What a user's shell would not have: S3 settings (docs/client.md says clients need none), and any
+# CA setting but MLFLOW_TRACKING_SERVER_CERT_PATH (the CA file is all a client is given).
+NO_S3 = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "MLFLOW_S3_ENDPOINT_URL",
+         "AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 
 def user_env(**extra):
@@ -84,3 +86,11 @@ def test_download_with_path_dot_fails_and_named_paths_work(known_issues):
     assert all(download[path]["outcome"] == "ok" for path in ("plots", "notes.txt", "")), download
     assert known_issues["download_all"]["outcome"] == "ok", known_issues["download_all"]
     assert {"plots/a.txt", "notes.txt"} <= set(known_issues["download_all"]["files"]), known_issues["download_all"]
+
+
+def test_server_hands_out_presigned_downloads():
+    """docs/known-issues.md: the server tells clients it hands out presigned URLs for downloads,
+    so that a client without MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false downloads straight from
+    MinIO (the downloads above, with the setting, go through MLflow)."""
+    info = ok(api("GET", "/api/3.0/mlflow/server-info"))
+    assert info.get("multipart_downloads_enabled") is True, info
