@@ -17,9 +17,14 @@ def test_health_endpoints_answer_200(endpoint, probe):
     assert requests.get("%s/minio/health/%s" % (endpoint, probe), timeout=5).status_code == 200
 
 
-def test_console_listens_on_9001(endpoint):
+def test_console_listens_on_9001_of_127_0_0_1_only(host, endpoint):
+    """The console answers on the host's 127.0.0.1 (minio_console_address), not on its address."""
     console = endpoint.rsplit(":", 1)[0] + ":%d" % ROLE_DEFAULTS["minio_console_port"]
-    assert requests.get(console, timeout=5).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        requests.get(console, timeout=5)
+    cmd = host.run("python3 -c \"import urllib.request; print(urllib.request.urlopen("
+                   "'http://127.0.0.1:%d/', timeout=5).status)\"" % ROLE_DEFAULTS["minio_console_port"])
+    assert cmd.rc == 0 and cmd.stdout.strip() == "200", cmd.stderr
 
 
 def test_anonymous_list_of_private_bucket_is_refused(endpoint):
@@ -130,4 +135,4 @@ def test_environment_file_is_private(host):
     assert (env.user, env.group, env.mode) == ("root", "minio", 0o640)
     assert 'MINIO_VOLUMES="/var/lib/minio/data"' in env.content_string
     assert 'MINIO_ADDRESS=":9000"' in env.content_string
-    assert 'MINIO_CONSOLE_ADDRESS=":9001"' in env.content_string
+    assert 'MINIO_CONSOLE_ADDRESS="127.0.0.1:9001"' in env.content_string
