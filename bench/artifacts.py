@@ -61,9 +61,8 @@ def main():
     # site.yml serves HTTPS with the CA it made beside the inventory (docs/tls.md); checked as a client does.
     ca = pathlib.Path(args.inventory, "pki", "ca.crt")
     scheme = "https" if ca.exists() else "http"
-    if ca.exists():
-        os.environ.setdefault("REQUESTS_CA_BUNDLE", str(ca))
-        os.environ.setdefault("AWS_CA_BUNDLE", str(ca))
+    if ca.exists():  # outright: the environment may name another bundle (the system's)
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = str(ca)
     url = f"{scheme}://{ip}:5000"
     pw_file = pathlib.Path(args.inventory).parent / "bench-user-password"
     if not pw_file.exists():

@@ -47,6 +47,7 @@ SINGLE_UNIT = "mlsp-bench-single-minio"
 SINGLE_DIR = "/var/tmp/mlsp-bench-single"
 SINGLE_ENV = "/run/mlsp-bench-single.env"
 SINGLE_BUCKET = "bench"
+MINIO_CERTS = "/etc/ssl/mlsp/minio"  # the minio role's certs-dir (public.crt, private.key, CAs/)
 
 _RUNTIME_API = """
 import socket, sys
@@ -174,17 +175,19 @@ def tracking_table(results, args, spare):
 
 # --- artifacts ------------------------------------------------------------------------------------
 
-def start_single(node, password):
+def start_single(node, password, scheme):
     """A single-host MinIO (one drive) on `node`'s container: the same binary, its own directory
-    and port, a transient systemd unit; its root password goes through a 0600 file."""
+    and port, a transient systemd unit; its root password goes through a 0600 file. With https, it
+    serves the node's certificate (the cluster's certs-dir), as the cluster does."""
+    certs = f"--certs-dir {MINIO_CERTS} " if scheme == "https" else ""
     sh(node, f"umask 077; cat > {SINGLE_ENV}",
        stdin=f"MINIO_ROOT_USER=mlsp-bench\nMINIO_ROOT_PASSWORD={password}\n")
     sh(node, f"systemctl stop {SINGLE_UNIT} 2>/dev/null || true; systemctl reset-failed {SINGLE_UNIT} "
              f"2>/dev/null || true; rm -rf {SINGLE_DIR}; install -d -o minio -g minio -m 0750 {SINGLE_DIR}; "
              f"systemd-run --unit {SINGLE_UNIT} -p User=minio -p Group=minio -p EnvironmentFile={SINGLE_ENV} "
-             f"/usr/local/bin/minio server --quiet --address :{SINGLE_PORT} "
+             f"/usr/local/bin/minio server --quiet {certs}--address :{SINGLE_PORT} "
              f"--console-address 127.0.0.1:{SINGLE_PORT + 1} {SINGLE_DIR}")
-    url = f"http://{container_address(node)}:{SINGLE_PORT}"
+    url = f"{scheme}://{container_address(node)}:{SINGLE_PORT}"
     end = time.monotonic() + 120
     while time.monotonic() < end:
         try:
@@ -286,10 +289,15 @@ def main():
                     help="seconds to wait at most for the 1-minute load to drop below the cores (default 240)")
     ap.add_argument("--skip", choices=("tracking", "artifacts"), help="leave one half out")
     ap.add_argument("--json", help="write the figures to this file too")
+    ap.add_argument("--ca", help="the sandbox's CA certificate (<inventory>/pki/ca.crt): HTTPS, checked against it")
     args = ap.parse_args()
     vault = yaml.safe_load(sys.stdin.read())
     if not isinstance(vault, dict) or "vault_mlflow_admin_password" not in vault:
         raise SystemExit("expected the sandbox's vault.yml on standard input (bench/scale.sh passes it)")
+    scheme = "http"
+    if args.ca:  # outright: the environment may name another bundle (the system's)
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = args.ca
+        scheme = "https"
 
     # The deploy just before leaves the load high: let it settle (bounded), so the run can start quiet.
     end = time.monotonic() + args.settle
@@ -302,7 +310,7 @@ def main():
     out = {"machine": {"cores": judge.cores()}}
 
     if args.skip != "tracking":
-        results, spare = bench_tracking(args, lb, f"http://{lb_ip}:8080",
+        results, spare = bench_tracking(args, lb, f"{scheme}://{lb_ip}:8080",
                                         ("admin", vault["vault_mlflow_admin_password"]))
         out["tracking"] = tracking_table(results, args, spare)
 
@@ -310,10 +318,10 @@ def main():
         mlflow_key = ("mlflow", vault["vault_minio_mlflow_secret_key"])
         single_password = secrets.token_urlsafe(24)
         targets = {
-            "cluster via load balancer": (s3_client(f"http://{lb_ip}:9080", *mlflow_key), "mlflow"),
-            "cluster, one node": (s3_client(f"http://{container_address(node)}:9000", *mlflow_key), "mlflow"),
+            "cluster via load balancer": (s3_client(f"{scheme}://{lb_ip}:9080", *mlflow_key), "mlflow"),
+            "cluster, one node": (s3_client(f"{scheme}://{container_address(node)}:9000", *mlflow_key), "mlflow"),
         }
-        single_url = start_single(node, single_password)
+        single_url = start_single(node, single_password, scheme)
         try:
             single = s3_client(single_url, "mlsp-bench", single_password)
             single.create_bucket(Bucket=SINGLE_BUCKET)
@@ -321,7 +329,7 @@ def main():
             times, prefix, size = bench_artifacts(args, targets)
         finally:
             stop_single(node)
-        remove_versions(s3_client(f"http://{lb_ip}:9080", "mlsp-admin", vault["vault_minio_root_password"]),
+        remove_versions(s3_client(f"{scheme}://{lb_ip}:9080", "mlsp-admin", vault["vault_minio_root_password"]),
                         "mlflow", prefix + "/")
         out["artifacts"] = artifacts_table(times, args, size, list(targets))
 

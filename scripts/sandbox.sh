@@ -67,11 +67,6 @@ EOJ
       'postgresql_memory_mb: 1024' 'mlflow_workers: 2' \
       '# The console on the container'"'"'s address, which Docker publishes on the workstation'"'"'s 127.0.0.1.' \
       'minio_console_address: ""' >"$inv/group_vars/all/main.yml"
-    # TLS on every hop in the three-host layout (docs/tls.md); the scaled-out one stays plain HTTP
-    # until the cluster scenario checks HAProxy's and MinIO's TLS.
-    if [ "$topology" = three ]; then
-      printf '%s\n' 'mlsp_tls: true' >>"$inv/group_vars/all/main.yml"
-    fi
     if [ "$topology" = cluster ]; then
       printf '%s\n' '---' '# Written by scripts/sandbox.sh: the two drives of each MinIO host, Docker volumes.' \
         'minio_data_dirs: [/srv/minio/disk1, /srv/minio/disk2]' >"$inv/group_vars/minio.yml"
@@ -86,26 +81,19 @@ EOJ
     playbook "$MLSP_ROOT/playbooks/site.yml"
     log "health"
     playbook "$MLSP_ROOT/playbooks/health.yml"
-    if [ "$topology" = three ]; then
-      scheme=https
-      ca_lines="  CA certificate: $inv/pki/ca.crt
-                  (every service's certificate is signed by it; give it to clients and browsers)"
-      client_ca="                  export MLFLOW_TRACKING_SERVER_CERT_PATH=$inv/pki/ca.crt
-"
-    else
-      scheme=http ca_lines="  TLS:            off in this layout (docs/tls.md)" client_ca=""
-    fi
     cat <<EOM
 
-MLflow is up:     $scheme://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
-$ca_lines
+MLflow is up:     https://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
+  CA certificate: $inv/pki/ca.crt
+                  (every service's certificate is signed by it: give it to clients and browsers)
   admin user:     admin
   password:       scripts/sandbox.sh credentials
                   (key vault_mlflow_admin_password in inventories/$name/group_vars/all/vault.yml,
                    an ansible-vault file whose password is in inventories/$name/.vault-pass)
-MinIO console:    $scheme://127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}
-Client settings:  export MLFLOW_TRACKING_URI=$scheme://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
-${client_ca}                  export MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false
+MinIO console:    https://127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}
+Client settings:  export MLFLOW_TRACKING_URI=https://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
+                  export MLFLOW_TRACKING_SERVER_CERT_PATH=$inv/pki/ca.crt
+                  export MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false
                   export MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=...
 Tear down:        scripts/sandbox.sh down
 EOM
