@@ -87,6 +87,19 @@ def inventory():
     return pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
 
 
+def ca_file():
+    """The stack's CA certificate, which site.yml made on the controller (<inventory>/pki)."""
+    return inventory() / "pki" / "ca.crt"
+
+
+# With TLS (mlsp_tls in molecule.yml, on by default) every request and S3 call checks the servers
+# against the stack's CA only. Set outright: the environment may carry other bundles (the system's).
+TLS = bool(_MOLECULE["provisioner"]["inventory"]["group_vars"]["all"].get("mlsp_tls", True))
+SCHEME = "https" if TLS else "http"
+if TLS and "MOLECULE_EPHEMERAL_DIRECTORY" in os.environ:
+    os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = str(ca_file())
+
+
 def run_playbook(playbook, *args, inventory_path=None, extra_vars=None, timeout=1200):
     """ansible-playbook on the scenario's inventory (or another), its JSON output parsed."""
     return _run_playbook(playbook, inventory_path or inventory(), *args, extra_vars=extra_vars, timeout=timeout)
@@ -132,15 +145,15 @@ def all_up(backend, names):
 # --- MLflow and S3 through the load balancer ------------------------------------------------------
 
 def lb_url():
-    return f"http://{container_address(LB)}:8080"
+    return f"{SCHEME}://{container_address(LB)}:8080"
 
 
 def s3_url():
-    return f"http://{container_address(LB)}:9080"
+    return f"{SCHEME}://{container_address(LB)}:9080"
 
 
 def mlflow_url(name):
-    return f"http://{container_address(name)}:5000"
+    return f"{SCHEME}://{container_address(name)}:5000"
 
 
 def s3(auth=MLFLOW_S3, endpoint=None):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, api, container_address, exec_in, haproxy_servers,
+from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, SCHEME, TLS, api, container_address, exec_in, haproxy_servers,
                         haproxy_stat, lb_url, ok, s3)
 
 
@@ -46,7 +46,7 @@ def test_artifacts_through_mlflow_land_in_the_cluster():
     path = f"cluster-{RUN}/{uuid.uuid4().hex}.txt"
     ok(api("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{path}", data=body))
     for node in MINIO:
-        client = s3(MLFLOW_S3, endpoint=f"http://{container_address(node)}:9000")
+        client = s3(MLFLOW_S3, endpoint=f"{SCHEME}://{container_address(node)}:9000")
         got = client.get_object(Bucket="mlflow", Key=path)["Body"].read()
         assert got == body, node
 
@@ -61,8 +61,29 @@ def test_minio_is_one_erasure_coded_cluster():
         volumes = out.strip().split("=", 1)[1].strip("'\"").split()
         assert len(volumes) == 8, volumes
         assert sorted({v.split("//", 1)[1].split(":", 1)[0] for v in volumes}) == addresses
-        resp = requests.get(f"http://{container_address(node)}:9000/minio/health/cluster", timeout=10)
+        resp = requests.get(f"{SCHEME}://{container_address(node)}:9000/minio/health/cluster", timeout=10)
         assert resp.status_code == 200, (node, resp.status_code)
+
+
+@pytest.mark.skipif(not TLS, reason="mlsp_tls is false in molecule.yml")
+def test_every_hop_refuses_plain_http():
+    """TLS is on (the default): the load balancer's two frontends, each MLflow server and each MinIO
+    node answer no plain HTTP request; the nodes talk to each other over HTTPS (MINIO_VOLUMES)."""
+    plain = {}
+    for label, url in ([("LB MLflow", f"http://{container_address(LB)}:8080/health"),
+                        ("LB S3", f"http://{container_address(LB)}:9080/minio/health/live")]
+                       + [(f"MLflow {n}", f"http://{container_address(n)}:5000/health") for n in MLFLOW]
+                       + [(f"MinIO {n}", f"http://{container_address(n)}:9000/minio/health/live") for n in MINIO]):
+        try:
+            plain[label] = requests.get(url, timeout=10).status_code
+        except requests.ConnectionError as exc:
+            plain[label] = type(exc).__name__
+    assert not [label for label, got in plain.items() if got == 200], plain
+    for node in MINIO:
+        rc, out, err = exec_in(node, ["grep", "^MINIO_VOLUMES=", "/etc/default/minio"])
+        assert rc == 0, err
+        volumes = out.strip().split("=", 1)[1].strip("'\"").split()
+        assert volumes and all(v.startswith("https://") for v in volumes), volumes
 
 
 def test_each_drive_is_a_file_system_of_its_own():
@@ -110,7 +131,7 @@ def test_mlflow_uses_s3_through_the_load_balancer():
     for node in MLFLOW:
         rc, out, err = exec_in(node, ["grep", "^MLFLOW_S3_ENDPOINT_URL=", "/etc/mlflow/mlflow.env"])
         assert rc == 0, err
-        assert out.strip().split("=", 1)[1].strip("'\"") == f"http://{container_address(LB)}:9080"
+        assert out.strip().split("=", 1)[1].strip("'\"") == f"{SCHEME}://{container_address(LB)}:9080"
 
 
 def test_periodic_tasks_on_exactly_one_mlflow_host():

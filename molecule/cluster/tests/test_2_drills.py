@@ -2,6 +2,10 @@
 (clusterlib.Load, a non-admin user) sends one request after the other and counts each one, served
 or failed; nothing is retried behind its count.
 
+- an MLflow server with a certificate from another CA: HAProxy takes it out of service (it checks
+  each server's certificate), no request fails; site.yml re-issues it and HAProxy takes it back.
+  First, on the converged cluster: the run changes the certificate only (a restart of the other
+  server meanwhile would leave none in service);
 - a rolling restart of the MLflow tier and an admin password rotation, made by site.yml: zero
   failed requests, the hosts restarted one after the other, the old password refused everywhere;
 - a password change made by users.yml: the old password refused by every worker of every host
@@ -14,9 +18,10 @@ import hashlib
 import time
 import uuid
 
+import pytest
 import requests
 
-from clusterlib import (ADMIN, CONTAINERS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, SITE, USERS, Load, all_up, check,
+from clusterlib import (ADMIN, CONTAINERS, TLS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, SITE, USERS, Load, all_up, check,
                         container, container_address, create_user, exec_in, mlflow_url, note, run_playbook, s3,
                         wait_for)
 
@@ -56,6 +61,45 @@ def _rotate(load_auth, experiment, password, marker):
         served, failed = load.finish()
     after = {n: _start_info(n) for n in MLFLOW}
     return run, served, failed, before, after
+
+
+ROGUE_CERT = (
+    "set -e; d=$(mktemp -d); cd $d; "
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=rogue-ca "
+    "-keyout ca.key -out ca.crt 2>/dev/null; "
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=$1 -keyout k.pem -out r.csr 2>/dev/null; "
+    "printf 'subjectAltName=DNS:%s,IP:%s,IP:127.0.0.1\\n' $1 $2 > ext; "
+    "openssl x509 -req -in r.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile ext -out c.pem 2>/dev/null; "
+    "install -o mlflow -g mlflow -m 0600 k.pem /etc/ssl/mlsp/mlflow/server.key; "
+    "install -o root -g mlflow -m 0644 c.pem /etc/ssl/mlsp/mlflow/server.crt; rm -rf $d; "
+    "systemctl reload mlflow")
+
+
+@pytest.mark.skipif(not TLS, reason="mlsp_tls is false in molecule.yml")
+def test_server_with_a_certificate_from_another_ca_is_taken_out_of_service(loader):
+    """HAProxy checks each MLflow server's certificate against the stack's CA and name: a server
+    whose certificate another CA signed (same names) goes DOWN and gets no request; site.yml
+    re-issues the certificate, the server reloads and is UP again."""
+    auth, experiment = loader
+    victim = MLFLOW[-1]
+    victim_name = [h for h, c in CONTAINERS.items() if c == victim][0]
+    load = Load(auth, experiment)
+    load.start()
+    time.sleep(3)
+    try:
+        rc, _out, err = exec_in(victim, ["sh", "-c", ROGUE_CERT, "rogue", victim_name, container_address(victim)],
+                                timeout=180)
+        assert rc == 0, err
+        down, seconds_down = wait_for(lambda: not all_up("mlflow", [victim_name]), RECOVERY_LIMIT, interval=1)
+        check("rogue cert: HAProxy takes server out", f"{seconds_down:.0f} s", f"<= {RECOVERY_LIMIT}", down)
+        run = run_playbook(SITE, "--limit", "mlflow")
+        assert run.returncode == 0, run.failures()
+        back, seconds = wait_for(lambda: all_up("mlflow", [victim_name]), RECOVERY_LIMIT, interval=1)
+    finally:
+        served, failed = load.finish()
+    check("rogue cert: server back after site.yml", f"in service {seconds:.0f} s after", f"<= {RECOVERY_LIMIT}", back)
+    check("rogue cert: failed requests", f"{len(failed)} of {served + len(failed)}", "0", not failed and served > 0,
+          str(failed[:5]))
 
 
 def test_rolling_restart_and_admin_password_rotation_fail_no_request(loader):

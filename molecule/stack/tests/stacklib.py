@@ -3,8 +3,9 @@ the containers, MLflow over REST, ansible-playbook on the scenario's inventory (
 parsed), and `check`/`note`, the one way a drill records and asserts its figures.
 
 Containers are reached through the Docker SDK (secrets go in an exec's environment, never in an
-argv); MLflow and MinIO over HTTP at the containers' addresses. Every wait is bounded in time and
-count, and every request has a timeout.
+argv); MLflow and MinIO over HTTPS at the containers' addresses, their certificates checked against
+the stack's CA (TLS is on by default, docs/tls.md), as a user's client does. Every wait is bounded
+in time and count, and every request has a timeout.
 """
 import functools
 import io
@@ -183,29 +184,50 @@ def inventory():
     return pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
 
 
+def ca_file():
+    """The stack's CA certificate, which site.yml made on the controller (<inventory>/pki)."""
+    return inventory() / "pki" / "ca.crt"
+
+
+# Every request and S3 call of the tests checks the servers against the stack's CA only. The
+# variables are set outright: the environment may carry others (the system bundle).
+if "MOLECULE_EPHEMERAL_DIRECTORY" in os.environ:
+    os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = str(ca_file())
+
+
 def run_playbook(playbook, *args, inventory_path=None, extra_vars=None, timeout=900):
     """ansible-playbook on the scenario's inventory (or another), its JSON output parsed."""
     return _run_playbook(playbook, inventory_path or inventory(), *args, extra_vars=extra_vars, timeout=timeout)
 
 
+def _report(msg):
+    return isinstance(msg, list) and msg and all(isinstance(m, str) and m.split(" ", 1)[0] in ("OK", "FAIL")
+                                                 for m in msg)
+
+
 def health_lines(run):
-    """(status, check) of each line of health.yml's report: status OK or FAIL."""
+    """(status, check) of each line of health.yml's first report (the stack's): status OK or FAIL."""
     for _play, _task, _host, result in run.results():
-        msg = result.get("msg")
-        if isinstance(msg, list) and msg and all(isinstance(m, str) and m.split(" ", 1)[0] in ("OK", "FAIL")
-                                                 for m in msg):
-            return [tuple(m.split(None, 1)) for m in msg]
+        if _report(result.get("msg")):
+            return [tuple(m.split(None, 1)) for m in result["msg"]]
     return []
+
+
+def all_health_lines(run):
+    """(host, status, check) of every line of every report of health.yml, the certificates' of each
+    host included."""
+    return [(host, *m.split(None, 1)) for _play, _task, host, result in run.results() if _report(result.get("msg"))
+            for m in result["msg"]]
 
 
 # --- MLflow and MinIO ---------------------------------------------------------------------------
 
 def mlflow_url():
-    return f"http://{container_address(MLFLOW)}:5000"
+    return f"https://{container_address(MLFLOW)}:5000"
 
 
 def minio_url():
-    return f"http://{container_address(MINIO)}:9000"
+    return f"https://{container_address(MINIO)}:9000"
 
 
 def s3(access_key, secret_key):
@@ -225,7 +247,8 @@ def client_python():
 def client_env(**extra):
     """The environment of an MLflow client script run against the stack as its admin, with bounded
     retries."""
-    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_url(), MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD="false",
+    env = dict(os.environ, MLFLOW_TRACKING_URI=mlflow_url(), MLFLOW_TRACKING_SERVER_CERT_PATH=str(ca_file()),
+               MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD="false",
                MLFLOW_TRACKING_USERNAME=ADMIN[0],
                MLFLOW_TRACKING_PASSWORD=ADMIN[1], MLFLOW_HTTP_REQUEST_TIMEOUT="60", MLFLOW_HTTP_REQUEST_MAX_RETRIES="2")
     env.update(extra)
