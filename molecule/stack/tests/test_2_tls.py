@@ -155,8 +155,8 @@ def load(stop, counts, errors):
         step += 1
         path = f"/api/2.0/mlflow-artifacts/artifacts/drills-tls/{RUN}/{uuid.uuid4().hex}.txt"
         calls = (
-            ("POST", "/api/2.0/mlflow/runs/log-metric", {"json": {"run_id": info["run_id"], "key": "m", "value": step,
-                                                                   "timestamp": int(time.time() * 1000), "step": step}}),
+            ("POST", "/api/2.0/mlflow/runs/log-metric", {"json": {
+                "run_id": info["run_id"], "key": "m", "value": step, "timestamp": int(time.time() * 1000), "step": step}}),
             ("PUT", path, {"data": b"rotation\n"}),
             ("GET", path, {}),
         )
@@ -191,7 +191,7 @@ def test_rotation_under_load_fails_no_request_then_health_warns():
     counts, errors = {"calls": 0, "retried": 0}, []
     stop = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        futures = [pool.submit(load, stop, counts, errors) for _ in range(3)]
+        futures = [pool.submit(load, stop, counts, errors) for _client in range(3)]
         try:
             time.sleep(5)
             run = run_playbook(SITE, extra_vars={"common_tls_renew_days": 400, "common_tls_cert_days": 20})
