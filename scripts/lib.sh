@@ -56,7 +56,11 @@ activate_venv() {
 link_collection() {
   local d="$MLSP_ROOT/.ansible/collections/ansible_collections/mlsp"
   mkdir -p "$d"
-  [ -L "$d/mlflow_stack" ] || ln -sfn "$MLSP_ROOT" "$d/mlflow_stack"
+  # A copy installed there (ansible-lint installs the collection it checks) would hide the edits
+  # of this tree: replace anything but the link.
+  if [ "$(readlink "$d/mlflow_stack" 2>/dev/null)" != "$MLSP_ROOT" ]; then
+    rm -rf "$d/mlflow_stack" && ln -sfn "$MLSP_ROOT" "$d/mlflow_stack"
+  fi
 }
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now (the user paths' and the scale

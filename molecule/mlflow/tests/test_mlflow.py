@@ -500,6 +500,7 @@ def test_admin_password_rotation(url, tmp_path):
     ({"mlflow_flask_secret_key": ""}, "mlflow_flask_secret_key"),
     ({"mlflow_default_permission": "WRITE"}, "mlflow_default_permission"),
     ({"mlflow_s3_access_key": ""}, "mlflow_s3_access_key"),
+    ({"mlflow_graceful_shutdown_timeout": 60}, "mlflow_graceful_shutdown_timeout '60' (1-50)"),
     # The argument spec's suboptions: the message names the list and the field.
     ({"mlflow_users": [{"name": "reader", "password": "reader-test-pass-1"}, {"name": "bob"}]},
      "password found in mlflow_users"),

@@ -10,12 +10,6 @@ import requests
 from stacklib import (ADMIN, DB, MINIO, MLFLOW, RECOVERY_LIMIT, RUN, artifact_path, check, exec_in, pg_unit,
                       read_marker, service_units, stack_problem, unit_show, wait_for, wait_healthy, write_marker)
 
-# MLflow's own restart after SIGKILL: 38.5 s and 39.2 s (three runs, one of them alone on the
-# machine) since TLS became the default, over RECOVERY_LIMIT. Why TLS slows it is not found yet
-# (session 12's note on issue 15); this limit records it rather than hiding it, and is to come
-# back to RECOVERY_LIMIT.
-MLFLOW_KILL_LIMIT = 45
-
 
 @pytest.mark.parametrize("service", ["mlflow", "minio", "pgbouncer", "postgresql"])
 def test_sigkill_main_process(service, writer):
@@ -39,9 +33,11 @@ def test_sigkill_main_process(service, writer):
     total = None if seconds is None else round(time.monotonic() - start, 1)
     restarts = int(after["NRestarts"]) - int(before["NRestarts"]) if after else None
     check(f"kill {service}: restarts", restarts, "1", restarts == 1, f"systemd: before {before}, after {after}")
-    limit = MLFLOW_KILL_LIMIT if service == "mlflow" else RECOVERY_LIMIT
-    check(f"kill {service}: healthy", None if total is None else f"{total} s", f"<= {limit} s",
-          total is not None and total <= limit, stack_problem(url))
+    # MLflow: once its main process is gone, systemd stops the workers, and a worker holding a
+    # client's idle HTTPS connection waits for it up to mlflow_graceful_shutdown_timeout (10 s),
+    # not asyncio's 30 s (38.5 s here before that option).
+    check(f"kill {service}: healthy", None if total is None else f"{total} s", f"<= {RECOVERY_LIMIT} s",
+          total is not None and total <= RECOVERY_LIMIT, stack_problem(url))
     problems = read_marker(client, marker)
     check(f"kill {service}: writes lost", len(problems), "0", not problems, problems)
 
