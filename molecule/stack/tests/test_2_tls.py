@@ -43,6 +43,12 @@ def serial(host, path):
     return out.strip()
 
 
+def expires_within_30_days(host, path):
+    rc, _out, err = exec_in(host, ["openssl", "x509", "-noout", "-checkend", str(30 * 86400), "-in", path], timeout=30)
+    assert rc in (0, 1), err
+    return rc == 1
+
+
 def same_serial(served, installed):
     """Whether a served serial (hex) is the one `openssl x509 -serial` printed (serial=HEX)."""
     return int(served, 16) == int(installed.split("=")[-1], 16)
@@ -93,51 +99,6 @@ def test_minio_console_is_local_only():
     assert rc == 0 and out.strip() == "200", (out, err)
 
 
-def test_certificate_from_another_ca_is_refused_then_replaced():
-    """MinIO's certificate swapped for one from another CA: MLflow's host and the controller refuse
-    it, health.yml says so; the next site.yml re-issues it from the stack's CA."""
-    before = serial(MINIO, CERTS["minio"][1])
-    script = (
-        "set -e; d=$(mktemp -d); cd $d; "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=rogue-ca "
-        "-keyout ca.key -out ca.crt 2>/dev/null; "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 "
-        "-keyout k.pem -out r.csr 2>/dev/null; "
-        f"printf 'subjectAltName=IP:127.0.0.1,IP:{container_address(MINIO)}\\n' > ext; "
-        "openssl x509 -req -in r.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile ext -out c.pem 2>/dev/null; "
-        "install -o minio -g minio -m 0600 k.pem /etc/ssl/mlsp/minio/private.key; "
-        "install -o root -g minio -m 0644 c.pem /etc/ssl/mlsp/minio/public.crt; rm -rf $d")
-    rc, _out, err = exec_in(MINIO, ["sh", "-c", script + "; systemctl reload minio"], timeout=60)
-    assert rc == 0, err
-
-    def refused():
-        try:
-            requests.get(minio_url() + "/minio/health/ready", timeout=5)
-            return False
-        except requests.exceptions.SSLError:
-            return True
-    wait_for(refused, 30)  # the reload (SIGHUP) returns before MinIO has read the files
-    check("another CA: controller refuses MinIO", refused(), "True", refused())
-    rc, out, err = probe(MLFLOW, "https_get.py", f"https://{container_address(MINIO)}:9000/minio/health/ready",
-                         "/etc/ssl/mlsp/mlflow/ca.crt", timeout=30)
-    assert rc == 0, err
-    check("another CA: MLflow's host refuses MinIO", out.strip()[:60], "refused: certificate",
-          out.startswith("refused") and "CERTIFICATE_VERIFY_FAILED" in out, out)
-    lines = health_lines(run_playbook(HEALTH, "--limit", "mlflow"))
-    failed = [check_ for status, check_ in lines if status == "FAIL"]
-    check("another CA: health.yml", failed, "MinIO FAIL", any("MinIO" in f for f in failed), lines)
-
-    run = run_playbook(SITE)
-    assert run.returncode == 0, mask(run.failures())
-    after = serial(MINIO, CERTS["minio"][1])
-    check("another CA: site.yml re-issues", after, f"!= {before}", after != before)
-    # MinIO reloads (the role's SIGHUP), so it serves the new certificate without a restart.
-    served, _seconds = wait_for(lambda: same_serial(served_serial(container_address(MINIO), 9000), after), 30)
-    check("another CA: MinIO serves the new one", served, "True", served)
-    seconds = wait_healthy(mlflow_url(), 60)
-    check("another CA: healthy after site.yml", seconds, "<= 60 s", seconds is not None)
-
-
 def load(stop, counts, errors):
     """API calls and artifact writes and reads through MLflow (PgBouncer, PostgreSQL, MinIO) until
     `stop` is set (or 15 minutes), each counted; a failed one is recorded. One retry is allowed,
@@ -182,8 +143,8 @@ COUNTS_LOCK = threading.Lock()
 def test_rotation_under_load_fails_no_request_then_health_warns():
     """Every certificate re-issued (common_tls_renew_days beyond their validity) while clients
     write and read through MLflow: no request fails, no service restarts, each serves its new
-    certificate. They are made to expire in 20 days: health.yml fails for each; a plain site.yml
-    run renews them and health.yml passes."""
+    certificate. They are made to expire in 20 days: health.yml fails for each (the next test's
+    site.yml run renews them)."""
     old = {name: serial(host, path) for name, (host, path) in CERTS.items()}
     units = {"postgresql": (DB, pg_unit()), "pgbouncer": (DB, "pgbouncer.service"),
              "minio": (MINIO, "minio.service"), "mlflow": (MLFLOW, "mlflow.service")}
@@ -218,8 +179,61 @@ def test_rotation_under_load_fails_no_request_then_health_warns():
     lines = all_health_lines(run_playbook(HEALTH))
     soon = [(host, c) for host, status, c in lines if status == "FAIL" and "days left" in c]
     check("expiry within 30 days: health.yml FAIL lines", len(soon), ">= 4", len(soon) >= 4, lines)
+    # The next test's site.yml run renews them (one run for both drills: a run is a minute).
+
+
+def test_certificate_from_another_ca_is_refused_then_replaced():
+    """MinIO's certificate swapped for one from another CA: MLflow's host and the controller refuse
+    it, health.yml says so; the next plain site.yml run re-issues it from the stack's CA, and
+    renews every certificate that expires within 30 days (the rotation drill left them all at 20
+    days, when it ran before this one): health.yml passes then."""
+    before = {name: serial(host, path) for name, (host, path) in CERTS.items()}
+    expiring = [name for name, (host, path) in CERTS.items() if expires_within_30_days(host, path)]
+    note("certificates expiring within 30 days", expiring)  # all four after the rotation drill
+    script = (
+        "set -e; d=$(mktemp -d); cd $d; "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=rogue-ca "
+        "-keyout ca.key -out ca.crt 2>/dev/null; "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 "
+        "-keyout k.pem -out r.csr 2>/dev/null; "
+        f"printf 'subjectAltName=IP:127.0.0.1,IP:{container_address(MINIO)}\\n' > ext; "
+        "openssl x509 -req -in r.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile ext -out c.pem 2>/dev/null; "
+        "install -o minio -g minio -m 0600 k.pem /etc/ssl/mlsp/minio/private.key; "
+        "install -o root -g minio -m 0644 c.pem /etc/ssl/mlsp/minio/public.crt; rm -rf $d")
+    rc, _out, err = exec_in(MINIO, ["sh", "-c", script + "; systemctl reload minio"], timeout=60)
+    assert rc == 0, err
+    rogue = serial(MINIO, CERTS["minio"][1])
+
+    def refused():
+        try:
+            requests.get(minio_url() + "/minio/health/ready", timeout=5)
+            return False
+        except requests.exceptions.SSLError:
+            return True
+    wait_for(refused, 30)  # the reload (SIGHUP) returns before MinIO has read the files
+    check("another CA: controller refuses MinIO", refused(), "True", refused())
+    rc, out, err = probe(MLFLOW, "https_get.py", f"https://{container_address(MINIO)}:9000/minio/health/ready",
+                         "/etc/ssl/mlsp/mlflow/ca.crt", timeout=30)
+    assert rc == 0, err
+    check("another CA: MLflow's host refuses MinIO", out.strip()[:60], "refused: certificate",
+          out.startswith("refused") and "CERTIFICATE_VERIFY_FAILED" in out, out)
+    lines = health_lines(run_playbook(HEALTH, "--limit", "mlflow"))
+    failed = [check_ for status, check_ in lines if status == "FAIL"]
+    check("another CA: health.yml", failed, "MinIO FAIL", any("MinIO" in f for f in failed), lines)
+
     run = run_playbook(SITE)
     assert run.returncode == 0, mask(run.failures())
+    after = serial(MINIO, CERTS["minio"][1])
+    check("another CA: site.yml re-issues", after, f"!= {rogue}, != {before['minio']}",
+          after not in (rogue, before["minio"]))
+    # MinIO reloads (the role's SIGHUP), so it serves the new certificate without a restart.
+    served, _seconds = wait_for(lambda: same_serial(served_serial(container_address(MINIO), 9000), after), 30)
+    check("another CA: MinIO serves the new one", served, "True", served)
+    seconds = wait_healthy(mlflow_url(), 60)
+    check("another CA: healthy after site.yml", seconds, "<= 60 s", seconds is not None)
+    renewed = [n for n in expiring if serial(*CERTS[n]) != before[n]]
+    check("expiring within 30 days: site.yml renews", f"{len(renewed)} of {len(expiring)}", "all",
+          renewed == expiring, expiring)
     health = run_playbook(HEALTH)
     failed = [(host, c) for host, status, c in all_health_lines(health) if status == "FAIL"]
-    check("after renewal: health.yml", health.returncode, "0", health.returncode == 0 and not failed, failed)
+    check("after site.yml: health.yml", health.returncode, "0", health.returncode == 0 and not failed, failed)
