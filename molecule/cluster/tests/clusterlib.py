@@ -96,6 +96,11 @@ def ca_file():
 # against the stack's CA only. Set outright: the environment may carry other bundles (the system's).
 TLS = bool(_MOLECULE["provisioner"]["inventory"]["group_vars"]["all"].get("mlsp_tls", True))
 SCHEME = "https" if TLS else "http"
+# Seconds HAProxy keeps a MinIO server that is back out of service: the scenario's value, else the
+# role's default.
+S3_BACK_AFTER = int(_MOLECULE["provisioner"]["inventory"]["group_vars"]["all"].get(
+    "haproxy_s3_back_after_s",
+    yaml.safe_load((ROOT / "roles" / "haproxy" / "defaults" / "main.yml").read_text())["haproxy_s3_back_after_s"]))
 if TLS and "MOLECULE_EPHEMERAL_DIRECTORY" in os.environ:
     os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = str(ca_file())
 
@@ -150,6 +155,11 @@ def lb_url():
 
 def s3_url():
     return f"{SCHEME}://{container_address(LB)}:9080"
+
+
+def minio_url(name):
+    """One MinIO host's own S3 endpoint, not through the load balancer."""
+    return f"{SCHEME}://{container_address(name)}:9000"
 
 
 def mlflow_url(name):

@@ -7,8 +7,8 @@ import uuid
 import pytest
 import requests
 
-from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, SCHEME, TLS, api, container_address, exec_in, haproxy_servers,
-                        haproxy_stat, lb_url, ok, s3)
+from clusterlib import (GROUPS, LB, MINIO, MLFLOW, MLFLOW_S3, RUN, TLS, api, container_address, exec_in, haproxy_servers,
+                        haproxy_stat, lb_url, minio_url, ok, s3, s3_url)
 
 
 def test_every_server_is_up_in_haproxy():
@@ -46,7 +46,7 @@ def test_artifacts_through_mlflow_land_in_the_cluster():
     path = f"cluster-{RUN}/{uuid.uuid4().hex}.txt"
     ok(api("PUT", f"/api/2.0/mlflow-artifacts/artifacts/{path}", data=body))
     for node in MINIO:
-        client = s3(MLFLOW_S3, endpoint=f"{SCHEME}://{container_address(node)}:9000")
+        client = s3(MLFLOW_S3, endpoint=minio_url(node))
         got = client.get_object(Bucket="mlflow", Key=path)["Body"].read()
         assert got == body, node
 
@@ -61,7 +61,7 @@ def test_minio_is_one_erasure_coded_cluster():
         volumes = out.strip().split("=", 1)[1].strip("'\"").split()
         assert len(volumes) == 8, volumes
         assert sorted({v.split("//", 1)[1].split(":", 1)[0] for v in volumes}) == addresses
-        resp = requests.get(f"{SCHEME}://{container_address(node)}:9000/minio/health/cluster", timeout=10)
+        resp = requests.get(minio_url(node) + "/minio/health/cluster", timeout=10)
         assert resp.status_code == 200, (node, resp.status_code)
 
 
@@ -131,7 +131,7 @@ def test_mlflow_uses_s3_through_the_load_balancer():
     for node in MLFLOW:
         rc, out, err = exec_in(node, ["grep", "^MLFLOW_S3_ENDPOINT_URL=", "/etc/mlflow/mlflow.env"])
         assert rc == 0, err
-        assert out.strip().split("=", 1)[1].strip("'\"") == f"{SCHEME}://{container_address(LB)}:9080"
+        assert out.strip().split("=", 1)[1].strip("'\"") == s3_url()
 
 
 def test_periodic_tasks_on_exactly_one_mlflow_host():

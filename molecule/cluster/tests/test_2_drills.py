@@ -21,12 +21,11 @@ import uuid
 import pytest
 import requests
 
-from clusterlib import (ADMIN, CONTAINERS, TLS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, SCHEME, SITE, USERS, Load, all_up, check,
-                        container, container_address, create_user, exec_in, mlflow_url, note, run_playbook, s3,
-                        wait_for)
+from clusterlib import (ADMIN, CONTAINERS, TLS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN, S3_BACK_AFTER, SITE, USERS, Load,
+                        all_up, check, container, container_address, create_user, exec_in, minio_url, mlflow_url, note,
+                        run_playbook, s3, wait_for)
 
 RECOVERY_LIMIT = 120  # seconds for a host that is back to be in service again
-S3_BACK_AFTER = 24  # haproxy_s3_back_after_s: HAProxy sends a MinIO host requests no sooner
 
 
 def _start_info(name):
@@ -158,10 +157,10 @@ def read_digest(client, key):
         return f"{type(exc).__name__}: {str(exc)[:80]}"
 
 
-def minio_says_healthy(address):
-    """Whether a MinIO node answers 200 on /minio/health/cluster (what HAProxy checks)."""
+def minio_says_healthy(name):
+    """Whether a MinIO host answers 200 on /minio/health/cluster (what HAProxy checks)."""
     try:
-        return requests.get(f"{SCHEME}://{address}:9000/minio/health/cluster", timeout=5).status_code == 200
+        return requests.get(minio_url(name) + "/minio/health/cluster", timeout=5).status_code == 200
     except requests.RequestException:
         return False
 
@@ -198,10 +197,10 @@ def test_minio_host_stopped_during_uploads_and_downloads(loader):
     started = time.monotonic()
     # What the node itself answers once it says it is healthy: it may not have reached every peer's
     # drives yet (MinIO connects the missing ones on its drive monitor's next round, 15 s later),
-    # and then answers NoSuchKey for objects written while it was away (all 20, in our runs). HAProxy keeps
-    # it out of service until haproxy_s3_back_after_s of good checks have passed.
-    direct = s3(endpoint=f"{SCHEME}://{container_address(victim)}:9000")
-    healthy, _seconds = wait_for(lambda: minio_says_healthy(container_address(victim)), 60, interval=0.5)
+    # and then answers NoSuchKey for objects written while it was away (all 20, in our runs).
+    # HAProxy keeps it out of service until haproxy_s3_back_after_s of good checks have passed.
+    direct = s3(endpoint=minio_url(victim))
+    healthy, _seconds = wait_for(lambda: minio_says_healthy(victim), 60, interval=0.5)
     early = [got for got in (read_digest(direct, k) for k in during) if healthy and got not in during.values()]
     note("MinIO node just healthy, read directly", f"{len(early)} of {len(during)} objects written while it was "
          f"away not read back {sorted({e.split(':')[0] for e in early})}, {time.monotonic() - started:.0f} s after its start")
@@ -217,7 +216,7 @@ def test_minio_host_stopped_during_uploads_and_downloads(loader):
     # An object not read back is read from each MinIO host directly: which ones answer what.
     each = {}
     for key in sorted(set(objects) - set(intact))[:3]:
-        got = {c: read_digest(s3(endpoint=f"{SCHEME}://{container_address(c)}:9000"), key) for c in MINIO}
+        got = {c: read_digest(s3(endpoint=minio_url(c)), key) for c in MINIO}
         each[key] = {c: "intact" if digest == objects[key] else digest for c, digest in got.items()}
     check("objects intact", f"{len(intact)} of {len(objects)}", "all", len(intact) == len(objects), each)
 
