@@ -59,7 +59,7 @@ def main():
     secrets_ = yaml.safe_load(pathlib.Path(args.inventory, "group_vars/all/secrets.yml").read_text())
     ip = container_address(args.container)
     # site.yml serves HTTPS with the CA it made beside the inventory (docs/tls.md); checked as a client does.
-    ca = pathlib.Path(args.inventory, "pki", "ca.crt")
+    ca = pathlib.Path(args.inventory, ".pki", "ca.crt")
     scheme = "https" if ca.exists() else "http"
     if ca.exists():  # outright: the environment may name another bundle (the system's)
         os.environ["REQUESTS_CA_BUNDLE"] = os.environ["AWS_CA_BUNDLE"] = str(ca)

@@ -289,7 +289,7 @@ def main():
                     help="seconds to wait at most for the 1-minute load to drop below the cores (default 240)")
     ap.add_argument("--skip", choices=("tracking", "artifacts"), help="leave one half out")
     ap.add_argument("--json", help="write the figures to this file too")
-    ap.add_argument("--ca", help="the sandbox's CA certificate (<inventory>/pki/ca.crt): HTTPS, checked against it")
+    ap.add_argument("--ca", help="the sandbox's CA certificate (<inventory>/.pki/ca.crt): HTTPS, checked against it")
     args = ap.parse_args()
     vault = yaml.safe_load(sys.stdin.read())
     if not isinstance(vault, dict) or "vault_mlflow_admin_password" not in vault:

@@ -47,4 +47,4 @@ fi
 
 # The secrets go to the benchmark on its standard input, never on a command line.
 ansible-vault view --vault-password-file "$inv/.vault-pass" "$inv/group_vars/all/vault.yml" \
-  | "$BENCH_PY" "$BENCH_DIR/scale.py" --prefix "mlsp-$MLSP_SANDBOX_NAME" --ca "$inv/pki/ca.crt" "${args[@]}"
+  | "$BENCH_PY" "$BENCH_DIR/scale.py" --prefix "mlsp-$MLSP_SANDBOX_NAME" --ca "$inv/.pki/ca.crt" "${args[@]}"

@@ -487,7 +487,7 @@ def main():
     container = Container(args.container)
     # The role's server and its copies serve HTTPS with the CA site.yml made beside the inventory
     # (TLS, the default: docs/tls.md), checked as a client does; b and c, the design guide's, HTTP.
-    ca = pathlib.Path(args.inventory, "pki", "ca.crt")
+    ca = pathlib.Path(args.inventory, ".pki", "ca.crt")
     if ca.exists():  # outright: the environment may name another bundle (the system's)
         os.environ["REQUESTS_CA_BUNDLE"] = str(ca)
     admin = ("admin", secrets_["vault_mlflow_admin_password"])

@@ -84,7 +84,7 @@ EOJ
     cat <<EOM
 
 MLflow is up:     https://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
-  CA certificate: $inv/pki/ca.crt
+  CA certificate: $inv/.pki/ca.crt
                   (every service's certificate is signed by it: give it to clients and browsers)
   admin user:     admin
   password:       scripts/sandbox.sh credentials
@@ -92,7 +92,7 @@ MLflow is up:     https://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
                    an ansible-vault file whose password is in inventories/$name/.vault-pass)
 MinIO console:    https://127.0.0.1:${MLSP_SANDBOX_CONSOLE_PORT:-9001}
 Client settings:  export MLFLOW_TRACKING_URI=https://127.0.0.1:${MLSP_SANDBOX_PORT:-5000}
-                  export MLFLOW_TRACKING_SERVER_CERT_PATH=$inv/pki/ca.crt
+                  export MLFLOW_TRACKING_SERVER_CERT_PATH=$inv/.pki/ca.crt
                   export MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false
                   export MLFLOW_TRACKING_USERNAME=admin MLFLOW_TRACKING_PASSWORD=...
 Tear down:        scripts/sandbox.sh down

@@ -88,8 +88,8 @@ def inventory():
 
 
 def ca_file():
-    """The stack's CA certificate, which site.yml made on the controller (<inventory>/pki)."""
-    return inventory() / "pki" / "ca.crt"
+    """The stack's CA certificate, which site.yml made on the controller (<inventory>/.pki)."""
+    return inventory() / ".pki" / "ca.crt"
 
 
 # With TLS (mlsp_tls in molecule.yml, on by default) every request and S3 call checks the servers

@@ -185,8 +185,8 @@ def inventory():
 
 
 def ca_file():
-    """The stack's CA certificate, which site.yml made on the controller (<inventory>/pki)."""
-    return inventory() / "pki" / "ca.crt"
+    """The stack's CA certificate, which site.yml made on the controller (<inventory>/.pki)."""
+    return inventory() / ".pki" / "ca.crt"
 
 
 # Every request and S3 call of the tests checks the servers against the stack's CA only. The
