@@ -12,6 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
+import os
+import pwd
+import stat
+
 
 def normalize_mode(mode):
     """'0644', '644', 0o644 or 420 -> 0o644; None stays None. Symbolic modes (u+rw) are refused:
@@ -52,3 +57,32 @@ def reasons(wanted, found):
     if mode is not None and mode != found["mode"]:
         out.append("mode")
     return out
+
+
+def describe(path, digest):
+    """What reasons() compares FOUND with, read from PATH (not following a symbolic link), or None
+    when it does not exist. DIGEST(path) gives a regular file's checksum. Raises OSError when the
+    path cannot be read."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        kind = "file"
+    elif stat.S_ISDIR(st.st_mode):
+        kind = "directory"
+    else:
+        kind = "other"
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    found = {"kind": kind, "owner": owner, "group": group, "uid": st.st_uid, "gid": st.st_gid,
+             "mode": stat.S_IMODE(st.st_mode)}
+    if kind == "file":
+        found["checksum"] = digest(path)
+    return found

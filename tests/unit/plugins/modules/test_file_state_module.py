@@ -6,8 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import grp
 import hashlib
+import ipaddress
 import json
 import os
 import pathlib
@@ -99,3 +101,139 @@ def test_a_bad_mode_fails_naming_the_entry(capsys, tree):
 def test_a_relative_path_fails_naming_the_entry(capsys, tree):
     result, code = _run(capsys, [{'path': str(tree)}, {'path': 'etc/app.conf'}])
     assert code == 1 and result['msg'] == 'Comparing files[1] (etc/app.conf) failed: the path is not absolute'
+
+
+# --- certificates: real keys and certificates, made with cryptography in a temporary folder ---
+
+def _ca(name, with_ski=True):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=3650))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True))
+    if with_ski:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return key, builder.sign(key, hashes.SHA256())
+
+
+def _pem(obj):
+    from cryptography.hazmat.primitives import serialization
+    if hasattr(obj, 'private_bytes'):
+        return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+    return obj.public_bytes(serialization.Encoding.PEM)
+
+
+def _issue(folder, ca, names=('db1.example.internal', 'localhost'), addresses=('127.0.0.1',), days=365, key=None):
+    """A service's key and certificate, signed by CA (key, certificate), written to FOLDER."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    ca_key, ca_cert = ca
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    san = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(san), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (folder / 'server.key').write_bytes(_pem(key))
+    (folder / 'server.crt').write_bytes(_pem(cert))
+    return key, cert
+
+
+def _cert_args(folder, ca, **over):
+    args = {'path': str(folder / 'server.crt'), 'private_key_path': str(folder / 'server.key'),
+            'names': ['localhost', 'db1.example.internal'], 'addresses': ['127.0.0.1'],
+            'ca_certificate': _pem(ca[1]).decode('ascii'), 'renew_days': 30}
+    args.update(over)
+    return args
+
+
+def _run_certs(capsys, certificates, check_mode=False):
+    with patch_module_args({'files': [], 'certificates': certificates, '_ansible_check_mode': check_mode}):
+        with pytest.raises(SystemExit) as info:
+            file_state.main()
+    return json.loads(capsys.readouterr().out), info.value.code
+
+
+@pytest.fixture(name='ca')
+def fixture_ca():
+    return _ca('Test CA')
+
+
+def test_a_certificate_as_signed(capsys, tmp_path, ca):
+    key, cert = _issue(tmp_path, ca)
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca)])
+    assert code == 0 and result['changed'] is False
+    state = result['certificates'][str(tmp_path / 'server.crt')]
+    assert state == {'ok': True, 'reasons': [], 'renew': False, 'content': _pem(cert).decode('ascii')}
+    # The private key is read for its public key only: nothing of it is returned.
+    assert _pem(key).decode('ascii').splitlines()[1] not in json.dumps(result)
+
+
+@pytest.mark.parametrize('change, reasons, renew', [
+    ('other CA', ['authority'], False),
+    ('other key', ['key'], False),
+    ('names', ['names'], False),
+    ('expires', ['expires'], True),
+])
+def test_what_makes_a_certificate_signed_again(capsys, tmp_path, ca, change, reasons, renew):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    if change == 'other CA':
+        _issue(tmp_path, _ca('Test CA'))  # the same name, another key
+    elif change == 'other key':
+        _issue(tmp_path, ca)
+        (tmp_path / 'server.key').write_bytes(_pem(ec.generate_private_key(ec.SECP256R1())))
+    elif change == 'names':
+        _issue(tmp_path, ca, addresses=('127.0.0.1', '10.0.0.9'))
+    else:
+        _issue(tmp_path, ca, days=29)
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca)])
+    assert code == 0
+    state = result['certificates'][str(tmp_path / 'server.crt')]
+    assert (state['ok'], state['reasons'], state['renew']) == (False, reasons, renew)
+    assert state['content'].startswith('-----BEGIN CERTIFICATE-----')
+
+
+def test_missing_unreadable_and_keyless(capsys, tmp_path, ca):
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'b').mkdir()
+    (tmp_path / 'b' / 'server.crt').write_text('not a certificate\n', encoding='utf-8')
+    (tmp_path / 'c').mkdir()
+    _issue(tmp_path / 'c', ca)
+    (tmp_path / 'c' / 'server.key').unlink()
+    result, code = _run_certs(capsys, [_cert_args(tmp_path / d, ca) for d in 'abc'])
+    assert code == 0
+    states = result['certificates']
+    assert states[str(tmp_path / 'a' / 'server.crt')] == {'ok': False, 'reasons': ['missing'], 'renew': True}
+    assert states[str(tmp_path / 'b' / 'server.crt')] == {'ok': False, 'reasons': ['unreadable'], 'renew': True}
+    assert states[str(tmp_path / 'c' / 'server.crt')]['reasons'] == ['key']
+
+
+def test_a_ca_without_a_subject_key_identifier(capsys, tmp_path):
+    # The signer then names the CA by its public key's identifier, as community.crypto's ownca does.
+    ca = _ca('Test CA without SKI', with_ski=False)
+    _issue(tmp_path, ca)
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca)])
+    assert code == 0 and result['certificates'][str(tmp_path / 'server.crt')]['ok'] is True
+
+
+def test_bad_certificate_arguments_fail_naming_the_entry(capsys, tmp_path, ca):
+    _issue(tmp_path, ca)
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca, ca_certificate='not a CA')])
+    assert code == 1 and result['msg'].startswith('Comparing certificates[0] failed: ca_certificate is not a PEM')
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca), _cert_args(tmp_path, ca, private_key_path='server.key')])
+    assert code == 1 and result['msg'] == ('Comparing certificates[1] (%s) failed: private_key_path is not absolute'
+                                           % (tmp_path / 'server.crt'))
+    result, code = _run_certs(capsys, [_cert_args(tmp_path, ca, addresses=['db1'])])
+    assert code == 1 and "'db1' is not an IPv4 or IPv6 address" in result['msg']
