@@ -128,6 +128,16 @@ print("client workflow: run", r["run_id"], "model version", r["model_version"], 
     python3 "$MLSP_ROOT/scripts/containers/inventory.py" "$work/hosts.json" three "$work/inventory/hosts.yml"
     (cd "$work" && ansible-playbook "$MLSP_ROOT/playbooks/secrets.yml" \
        -e secrets_file=inventory/group_vars/all/vault.yml -e secrets_vault_password_file=vault-pass >/dev/null)
+    log "a CA left in the inventory's old pki folder stops site.yml before any change"
+    mkdir "$work/inventory/pki" && echo 'not read, only found' >"$work/inventory/pki/ca.crt"
+    if (cd "$work" && ansible-playbook -i inventory --vault-password-file vault-pass \
+          "$MLSP_ROOT/playbooks/site.yml") >"$work/oldpki.log" 2>&1; then
+      die "site.yml ran with a CA in inventory/pki"
+    fi
+    grep -q 'inventory/pki holds a CA.*Nothing has been changed' <(tr -s ' \n' ' ' <"$work/oldpki.log") \
+      || { tail -n 40 "$work/oldpki.log"; die "site.yml did not stop on the CA in inventory/pki as it should"; }
+    [ "$(recap_changed "$work/oldpki.log")" = 0 ] || die "site.yml changed something before it stopped"
+    rm -rf "$work/inventory/pki"
     log "site.yml --check --diff on hosts that were never converged"
     (cd "$work" && ansible-playbook -i inventory --vault-password-file vault-pass --check --diff \
        "$MLSP_ROOT/playbooks/site.yml") >"$work/check.log" 2>&1 || { tail -n 80 "$work/check.log"; die "site.yml --check failed on fresh hosts"; }
