@@ -69,8 +69,8 @@ def test_no_authority_wanted_is_never_as_signed():
 
 
 def test_names_compare_as_dns_does():
-    assert normalize_names(['DB1.Example.Internal'], ['0:0:0:0:0:0:0:1']) == {('DNS', 'db1.example.internal'),
-                                                                             ('IP', '::1')}
+    wanted = {('DNS', 'db1.example.internal'), ('IP', '::1')}
+    assert normalize_names(['DB1.Example.Internal'], ['0:0:0:0:0:0:0:1']) == wanted
     # A name that looks like an address stays a name: DNS:10.0.0.5 is not IP:10.0.0.5.
     assert normalize_names(['10.0.0.5'], []) != normalize_names([], ['10.0.0.5'])
     with pytest.raises(ValueError, match="'db1' is not an IPv4 or IPv6 address"):
