@@ -156,7 +156,7 @@ EXAMPLES = r"""
         private_key_path: /etc/ssl/example/server.key
         names: [db1.example.com, localhost]
         addresses: [192.0.2.10, 127.0.0.1]
-        ca_certificate: "{{ lookup('ansible.builtin.file', 'pki/ca.crt') }}"
+        ca_certificate: "{{ lookup('ansible.builtin.file', inventory_dir ~ '/.pki/ca.crt') }}"
         renew_days: 30
   register: __example_tls
 """
