@@ -39,11 +39,6 @@ build_one() {
   local tarball="$IMAGE_CACHE/debian$ver-$RECIPE.tar"
   if [ ! -s "$tarball" ]; then
     [ -n "$MIRROR" ] || die "no Debian mirror in /etc/apt/sources.list*; set MLSP_DEBIAN_MIRROR"
-    command -v debootstrap >/dev/null || {
-      [ "$(id -u)" = 0 ] || die "debootstrap is missing and we are not root"
-      log "installing debootstrap"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    }
     local root start=$SECONDS
     root="$(mktemp -d "$IMAGE_CACHE/rootfs.XXXXXX")"
     trap 'rm -rf "$root"' RETURN
@@ -89,5 +84,23 @@ versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(12 13)
 for v in "${versions[@]}"; do
   [ -n "${SUITE[$v]:-}" ] || die "unknown Debian version '$v' (known: ${!SUITE[*]})"
-  build_one "$v"
 done
+# debootstrap, when an image must be made from scratch (installed once, before the builds start).
+for v in "${versions[@]}"; do
+  [ "$(docker image inspect -f '{{ index .Config.Labels "mlsp.recipe" }}' "mlsp-mlflow-stack/debian$v:latest" 2>/dev/null)" != "$RECIPE" ] \
+    && [ ! -s "$IMAGE_CACHE/debian$v-$RECIPE.tar" ] || continue
+  command -v debootstrap >/dev/null && break
+  [ "$(id -u)" = 0 ] || die "debootstrap is missing and we are not root"
+  log "installing debootstrap"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  break
+done
+# The images at the same time: debootstrap waits on the mirror and the disk more than on the CPU.
+pids=()
+for v in "${versions[@]}"; do
+  build_one "$v" &
+  pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+[ $rc = 0 ] || die "an image failed to build (see above)"

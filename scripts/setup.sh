@@ -18,14 +18,19 @@ done
 "$MLSP_ROOT/scripts/venv.sh"
 activate_venv
 link_collection
+images_pid=
 if [ $images = 1 ]; then
   "$MLSP_ROOT/scripts/docker-engine.sh"
+  "$MLSP_ROOT/scripts/apt-proxy.sh"  # before the images: one apt-get at a time on this machine
+  # The images (the mirror and the disk) beside the wheelhouse and the MinIO build (the index,
+  # then the CPU).
   # shellcheck disable=SC2086  # one argument per distro
-  "$MLSP_ROOT/scripts/images.sh" ${MLSP_DISTROS:-12 13}
-  "$MLSP_ROOT/scripts/apt-proxy.sh"
+  "$MLSP_ROOT/scripts/images.sh" ${MLSP_DISTROS:-12 13} &
+  images_pid=$!
 fi
 "$MLSP_ROOT/scripts/wheelhouse.sh"
 if [ $minio = 1 ]; then
   log "MinIO binary (playbooks/build_minio.yml)"
   ansible-playbook "$MLSP_ROOT/playbooks/build_minio.yml"
 fi
+[ -z "$images_pid" ] || wait "$images_pid" || die "the base images failed to build (see above)"

@@ -2,11 +2,13 @@
 # The one test command: setup (cached), lint, sanity, unit tests, `molecule test` for every
 # scenario on its distributions (Debian 12 and/or 13, see DEFAULT_DISTROS), and the README's user
 # paths run literally (scripts/user-paths.sh: the sandbox, the production quick start, --check on
-# fresh hosts). Scenarios and user paths run --jobs at a time (the paths one after another, beside
-# the last role scenarios; the ALONE scenarios last, with nothing beside them). Every stage writes its output to a log file of its
-# own; a stage that runs alone shows it as it goes too. At the end: the last lines of each failed
-# stage's log, a table of stages with their times, the wall time and the load average at start and
-# end; the exit status is non-zero if any stage failed.
+# fresh hosts). The setup past the controller's venv (images, apt proxy, wheelhouse, MinIO build)
+# runs in the background during sanity, the collection build and the unit tests. Scenarios and
+# user paths run --jobs at a time (the paths one after another); an ALONE scenario converges beside
+# the others and runs its verify (its timed drills) last, with nothing beside it. Every stage
+# writes its output to a log file of its own; a stage that runs alone shows it as it goes too. At
+# the end: the last lines of each failed stage's log, a table of stages with their times, the wall
+# time and the load average at start and end; the exit status is non-zero if any stage failed.
 #
 # usage: scripts/test.sh                       everything
 #        scripts/test.sh --scenario postgresql  one scenario (repeatable), its distributions
@@ -21,8 +23,9 @@ source "$(dirname "$0")/lib.sh"
 # Scenarios in dependency order. Those whose platforms name their own distribution run once.
 ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack cluster)
 ONCE=" harness "
-# Scenarios that run with no other beside them: the stack's drills time recoveries against limits,
-# which another scenario's load on the same 2 cores would move.
+# Scenarios whose verify runs with nothing beside it: their drills time recoveries against limits,
+# which another scenario's load on the same 2 cores would move. Their create, converge and
+# idempotence run beside other jobs (one job); their verify and destroy alone (a second job).
 ALONE=" stack cluster "
 # The distributions of the full run, per scenario (CI has 60 minutes on 2 cores, cold). `postgresql`
 # runs on both for its two major versions (15 and 17); the other role scenarios on one each,
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --distro) distros+=("$2"); shift 2 ;;
     --only) only=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -73,72 +76,124 @@ stage() {  # stage NAME COMMAND...: run alone, output to its log and the termina
 }
 want() { [[ ",$only," == *",$1,"* ]]; }
 
-# Scenario jobs, run --jobs at a time: each in a session of its own (so that an interrupt stops
-# all of it), with its own Molecule state folder under the run id. Two jobs of one scenario never
-# run together (the same containers), nor anything beside an ALONE scenario. With one job at a time
-# its output shows as it goes, as a stage's does; otherwise it goes to its log file only.
-declare -A job_pid=() job_start=() running_scenario=()  # by stage index
-job_names=() job_scenarios=() job_distros=() job_paths=()
-molecule_job() {  # molecule_job NAME SCENARIO DISTRO|-
-  job_names+=("$1"); job_scenarios+=("$2"); job_distros+=("$3"); job_paths+=(-)
+# bg_stage NAME COMMAND...: start a stage in the background, its output to its log only;
+# bg_wait: wait for it and record it.
+bg_pid= bg_index= bg_start=
+bg_stage() {
+  local name=$1 file; shift
+  bg_index=${#names[@]} file="$(logfile "$name")"
+  names+=("$name"); logs+=("$file"); results+=(running); times+=(0)
+  log "stage: $name, in the background (log: $file)"
+  setsid -w "$@" </dev/null >"$file" 2>&1 &
+  bg_pid=$! bg_start=$SECONDS
+  trap 'kill -TERM -- "-$bg_pid" 2>/dev/null; exit 130' INT TERM
 }
-# path_job NAME PATH DISTRO: a user path (scripts/user-paths.sh PATH) as a job. The paths share the
-# job key `paths`: one at a time, each beside a scenario (their hosts carry the run id too).
-path_job() {
-  job_names+=("$1"); job_scenarios+=(paths); job_distros+=("$3"); job_paths+=("$2")
+bg_wait() {
+  [ -n "$bg_pid" ] || return 0
+  local rc=0
+  log "waiting for the background stage: ${names[$bg_index]}"
+  wait "$bg_pid" || rc=$?
+  trap - INT TERM
+  record "$bg_index" "$rc" $((SECONDS - bg_start))
+  log "stage: ${names[$bg_index]}: ${results[$bg_index]} in ${times[$bg_index]} s"
+  bg_pid=
+  [ "$rc" = 0 ] || { tail -n 60 "${logs[$bg_index]}"; die "setup failed (log: ${logs[$bg_index]})"; }
+}
+
+# Scenario jobs, run --jobs at a time: each in a session of its own (so that an interrupt stops
+# all of it), with its own Molecule state folder under the run id. A job is one of
+#   test      `molecule test` (the scenario's whole sequence),
+#   converge  destroy, syntax, create, prepare, converge, idempotence (an ALONE scenario's first
+#             part; it destroys what it made if it fails),
+#   verify    verify, then destroy (its second part: after its converge job passed, with nothing
+#             beside it),
+#   path      a user path (scripts/user-paths.sh PATH).
+# Two jobs with one key never run together (a scenario's containers; the user paths share the key
+# `paths`). With one job at a time its output shows as it goes, as a stage's does; otherwise it
+# goes to its log file only.
+declare -A job_pid=() job_start=() running_job=()  # by stage index
+job_names=() job_keys=() job_distros=() job_kinds=() job_args=() job_after=() job_state=()
+add_job() {  # add_job NAME KEY DISTRO|- KIND ARG|- AFTER_JOB|-
+  job_names+=("$1"); job_keys+=("$2"); job_distros+=("$3"); job_kinds+=("$4"); job_args+=("$5")
+  job_after+=("$6"); job_state+=(pending)
 }
 start_job() {  # start_job JOB: start it in the background
-  local j=$1 i=${#names[@]} file s=${job_scenarios[$1]} d=${job_distros[$1]} env
+  local j=$1 i=${#names[@]} file s=${job_keys[$1]} d=${job_distros[$1]} env
   file="$(logfile "${job_names[$j]}")"; names+=("${job_names[$j]}"); logs+=("$file"); results+=(running); times+=(0)
   log "stage: ${job_names[$j]} (log: $file)"
   env=("MOLECULE_EPHEMERAL_DIRECTORY=$MLSP_CACHE_DIR/molecule/$MLSP_RUN_ID/$s")
   [ "$d" = - ] || env+=("MLSP_DISTRO=$d")
   # shellcheck disable=SC2016  # expanded by the job's own shell
-  if [ "${job_paths[$j]}" != - ]; then
-    set -- env "${env[@]}" setsid bash -c 'set -o pipefail; "$1" "$2" 2>&1 | tee "$3"' \
-      _ "$MLSP_ROOT/scripts/user-paths.sh" "${job_paths[$j]}" "$file"
-  else
-    set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
-    molecule test -s "$1" 2>&1 | tee "$2"' _ "$s" "$file"
-  fi
+  case ${job_kinds[$j]} in
+    path) set -- env "${env[@]}" setsid bash -c 'set -o pipefail; "$1" "$2" 2>&1 | tee "$3"' \
+            _ "$MLSP_ROOT/scripts/user-paths.sh" "${job_args[$j]}" "$file" ;;
+    test) set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+            molecule test -s "$1" 2>&1 | tee "$2"' _ "$s" "$file" ;;
+    converge) set -- env "${env[@]}" setsid bash -c 'set -o pipefail; mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+            { molecule destroy -s "$1" && molecule syntax -s "$1" && molecule converge -s "$1" \
+              && molecule idempotence -s "$1" || { rc=$?; molecule destroy -s "$1"; exit $rc; }; } 2>&1 | tee "$2"' \
+            _ "$s" "$file" ;;
+    verify) set -- env "${env[@]}" setsid bash -c 'set -o pipefail
+            { rc=0; molecule verify -s "$1" || rc=$?; molecule destroy -s "$1" || [ $rc != 0 ] || rc=1; exit $rc; } 2>&1 | tee "$2"' \
+            _ "$s" "$file" ;;
+  esac
   if [ "$live" = 1 ]; then "$@" </dev/null & else "$@" </dev/null >/dev/null 2>&1 & fi
-  job_pid[$i]=$! job_start[$i]=$SECONDS running_scenario[$i]=$s
+  job_pid[$i]=$! job_start[$i]=$SECONDS running_job[$i]=$j
 }
-# stop_jobs: on an interrupt, stop the running jobs and remove the containers and networks they
-# made (found by their labels: this run id and scenario).
+# stop_jobs: on an interrupt, stop the running jobs and remove every container and network of this
+# run id (found by their labels; a scenario between its converge and verify jobs has some too).
 stop_jobs() {
-  local i s
-  for i in "${!job_pid[@]}"; do
-    kill -TERM -- "-${job_pid[$i]}" 2>/dev/null || true
-    s=${running_scenario[$i]}
-    docker ps -aq --filter "label=mlsp.run_id=$MLSP_RUN_ID" --filter "label=mlsp.scenario=$s" | xargs -r docker rm -f >/dev/null || true
-    docker network ls -q --filter "label=mlsp.run_id=$MLSP_RUN_ID" --filter "label=mlsp.scenario=$s" | xargs -r docker network rm >/dev/null || true
+  local i
+  for i in "${!job_pid[@]}"; do kill -TERM -- "-${job_pid[$i]}" 2>/dev/null || true; done
+  docker ps -aq --filter "label=mlsp.run_id=$MLSP_RUN_ID" | xargs -r docker rm -f >/dev/null || true
+  docker network ls -q --filter "label=mlsp.run_id=$MLSP_RUN_ID" | xargs -r docker network rm >/dev/null || true
+}
+# may_start JOB: 0 if it may start now (its predecessor passed, its key is free, and neither it
+# nor a running job must run alone); 2 if it never will (its predecessor failed); 1 otherwise.
+may_start() {
+  local j=$1 a=${job_after[$1]} i r
+  if [ "$a" != - ]; then
+    [ "${job_state[$a]}" != fail ] || return 2
+    [ "${job_state[$a]}" = pass ] || return 1
+  fi
+  for i in "${!running_job[@]}"; do
+    r=${running_job[$i]}
+    [ "${job_keys[$r]}" != "${job_keys[$j]}" ] || return 1
+    [ "${job_kinds[$r]}" != verify ] || [[ $ALONE != *" ${job_keys[$r]} "* ]] || return 1
   done
+  if [ "${job_kinds[$j]}" = verify ] && [[ $ALONE == *" ${job_keys[$j]} "* ]] && [ ${#job_pid[@]} -gt 0 ]; then
+    return 1
+  fi
+  return 0
 }
 run_jobs() {
-  local pending=() j i k rc pid busy alone start=$SECONDS
+  local pending=() j i k rc pid start=$SECONDS
   for j in "${!job_names[@]}"; do pending+=("$j"); done
   trap 'stop_jobs; exit 130' INT TERM
   while [ ${#pending[@]} -gt 0 ] || [ ${#job_pid[@]} -gt 0 ]; do
-    # Start the first pending jobs that may run now, up to --jobs.
+    # Start the first pending jobs that may run now, up to --jobs; drop those that never will.
     for k in "${!pending[@]}"; do
       [ ${#job_pid[@]} -lt "$jobs" ] || break
-      j=${pending[$k]} busy=0 alone=0
-      for i in "${!running_scenario[@]}"; do
-        [ "${running_scenario[$i]}" != "${job_scenarios[$j]}" ] || busy=1
-        [[ $ALONE != *" ${running_scenario[$i]} "* ]] || alone=1
-      done
-      if [ $busy = 1 ] || [ $alone = 1 ]; then continue; fi
-      [[ $ALONE != *" ${job_scenarios[$j]} "* ]] || [ ${#job_pid[@]} = 0 ] || continue
-      start_job "$j"; unset "pending[$k]"
+      j=${pending[$k]} rc=0
+      may_start "$j" || rc=$?
+      if [ $rc = 2 ]; then
+        i=${#names[@]}
+        names+=("${job_names[$j]}"); logs+=(/dev/null); results+=(running); times+=(0)
+        results[$i]="FAIL (not run: ${job_names[${job_after[$j]}]} failed)"; failed=$((failed + 1))
+        job_state[$j]=fail; unset "pending[$k]"
+      elif [ $rc = 0 ]; then
+        start_job "$j"; unset "pending[$k]"
+      fi
     done
     pending=("${pending[@]}")
+    [ ${#job_pid[@]} -gt 0 ] || continue
     rc=0; wait -n -p pid || rc=$?
     for i in "${!job_pid[@]}"; do
       [ "${job_pid[$i]}" = "$pid" ] || continue
       record "$i" "$rc" $((SECONDS - job_start[$i]))
       log "stage: ${names[$i]}: ${results[$i]} in ${times[$i]} s"
-      unset "job_pid[$i]" "job_start[$i]" "running_scenario[$i]"
+      if [ "$rc" = 0 ]; then job_state[${running_job[$i]}]=pass; else job_state[${running_job[$i]}]=fail; fi
+      unset "job_pid[$i]" "job_start[$i]" "running_job[$i]"
     done
   done
   trap - INT TERM
@@ -147,48 +202,62 @@ run_jobs() {
 
 cd "$MLSP_ROOT"
 if want setup; then
-  MLSP_DISTROS="${distros[*]}" stage setup "$MLSP_ROOT/scripts/setup.sh"
+  stage "setup: controller venv" "$MLSP_ROOT/scripts/venv.sh"
   [ $failed = 0 ] || die "setup failed (log: ${logs[0]})"
-  offline_env  # the apt proxy and wheelhouse that setup made
 fi
 activate_venv
 link_collection
 want lint && stage yamllint yamllint --strict .
 want lint && stage ansible-lint ansible-lint --offline --strict
 want lint && stage "changelog lint" antsibull-changelog lint
+# After the lint (ansible-lint installs the collection into .ansible/collections, which the
+# setup's playbooks read), before the rest.
+if want setup; then
+  MLSP_DISTROS="${distros[*]}" bg_stage "setup: docker engine, apt proxy, images, wheelhouse, MinIO build" \
+    "$MLSP_ROOT/scripts/setup.sh"
+fi
 want sanity && stage sanity "$MLSP_ROOT/scripts/sanity.sh"
 want build && stage "collection build + offline install" "$MLSP_ROOT/scripts/collection-build.sh"
 if want unit; then
   unit() { local rc=0; pytest -q -p no:cacheprovider tests/unit || rc=$?; [ $rc = 5 ] && rc=0; return $rc; }
   stage unit unit
 fi
+bg_wait
+offline_env  # the apt proxy and wheelhouse that setup made
 molecule_wall=
+# The jobs in the order they are preferred when a slot frees: the long ones first (the ALONE
+# scenarios' converges, the user paths, which run one after another), so that no long job is left
+# to run by itself at the end; the ALONE scenarios' verifies last.
+scenario_distros() {  # scenario_distros SCENARIO: its distributions for this run, one per line
+  local these=("${distros[@]}")
+  [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$1]:-12 13}"
+  printf '%s\n' "${these[@]}"
+}
+alone_converge=()  # job indexes
 if want molecule; then
   for s in "${scenarios[@]}"; do
-    [[ $ALONE != *" $s "* ]] || continue  # last, after the user paths
-    if [[ $ONCE == *" $s "* ]]; then
-      molecule_job "molecule $s" "$s" -
-    else
-      these=("${distros[@]}")
-      [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$s]:-12 13}"
-      for d in "${these[@]}"; do molecule_job "molecule $s (Debian $d)" "$s" "$d"; done
-    fi
+    [[ $ONCE != *" $s "* ]] || { add_job "molecule $s" "$s" - test - -; continue; }
+    [[ $ALONE == *" $s "* ]] || continue
+    for d in $(scenario_distros "$s"); do
+      alone_converge+=(${#job_names[@]})
+      add_job "molecule $s (Debian $d): create, converge, idempotence" "$s" "$d" converge - -
+    done
   done
 fi
 # The README's user paths, as written, on fresh hosts over SSH (not with --scenario: they are the
-# whole product, not one scenario). They queue before the ALONE scenarios, so that they run beside
-# the last role scenarios rather than after everything.
+# whole product, not one scenario).
 if want paths && [ "$explicit_scenarios" = 0 ]; then
-  path_job "user path: sandbox up, client workflow, down (Debian 12)" sandbox 12
-  path_job "user path: production quick start (Debian 12)" quickstart 12
-  path_job "user path: site.yml --check on fresh hosts (Debian 13)" check-fresh 13
+  add_job "user path: sandbox up, client workflow, down (Debian 12)" paths 12 path sandbox -
+  add_job "user path: production quick start (Debian 12)" paths 12 path quickstart -
+  add_job "user path: site.yml --check on fresh hosts (Debian 13)" paths 13 path check-fresh -
 fi
 if want molecule; then
   for s in "${scenarios[@]}"; do
-    [[ $ALONE == *" $s "* ]] || continue
-    these=("${distros[@]}")
-    [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$s]:-12 13}"
-    for d in "${these[@]}"; do molecule_job "molecule $s (Debian $d)" "$s" "$d"; done
+    [[ $ONCE != *" $s "* ]] && [[ $ALONE != *" $s "* ]] || continue
+    for d in $(scenario_distros "$s"); do add_job "molecule $s (Debian $d)" "$s" "$d" test - -; done
+  done
+  for j in "${alone_converge[@]}"; do
+    add_job "${job_names[$j]%%: *}: verify, destroy" "${job_keys[$j]}" "${job_distros[$j]}" verify - "$j"
   done
 fi
 if [ ${#job_names[@]} -gt 0 ]; then
@@ -198,7 +267,7 @@ if [ ${#job_names[@]} -gt 0 ]; then
 fi
 
 for i in "${!names[@]}"; do
-  [ "${results[$i]}" != PASS ] || continue
+  [ "${results[$i]}" != PASS ] && [ "${logs[$i]}" != /dev/null ] || continue
   echo
   echo "---- FAILED: ${names[$i]}: the last 150 lines of ${logs[$i]}"
   tail -n 150 "${logs[$i]}"
