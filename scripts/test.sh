@@ -27,6 +27,9 @@ ONCE=" harness "
 # which another scenario's load on the same 2 cores would move. Their create, converge and
 # idempotence run beside other jobs (one job); their verify and destroy alone (a second job).
 ALONE=" stack cluster "
+# Role scenarios long enough to queue with the ALONE scenarios' converges, before the user paths:
+# started last, one would run by itself at the end while the verifies wait (mlflow: about 1000 s cold).
+LONG=" mlflow "
 # The distributions of the full run, per scenario (CI has 60 minutes on 2 cores, cold). `postgresql`
 # runs on both for its two major versions (15 and 17); the other role scenarios on one each,
 # alternating. The whole stack through site.yml runs on both: the `stack` scenario (with its drills)
@@ -225,9 +228,9 @@ fi
 bg_wait
 offline_env  # the apt proxy and wheelhouse that setup made
 molecule_wall=
-# The jobs in the order they are preferred when a slot frees: the long ones first (the ALONE
-# scenarios' converges, the user paths, which run one after another), so that no long job is left
-# to run by itself at the end; the ALONE scenarios' verifies last.
+# The jobs in the order they are preferred when a slot frees: the long ones first (the LONG
+# scenarios, the ALONE scenarios' converges, the user paths, which run one after another), so that
+# no long job is left to run by itself at the end; the ALONE scenarios' verifies last.
 scenario_distros() {  # scenario_distros SCENARIO: its distributions for this run, one per line
   local these=("${distros[@]}")
   [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$1]:-12 13}"
@@ -237,6 +240,10 @@ alone_converge=()  # job indexes
 if want molecule; then
   for s in "${scenarios[@]}"; do
     [[ $ONCE != *" $s "* ]] || { add_job "molecule $s" "$s" - test - -; continue; }
+    if [[ $LONG == *" $s "* ]]; then
+      for d in $(scenario_distros "$s"); do add_job "molecule $s (Debian $d)" "$s" "$d" test - -; done
+      continue
+    fi
     [[ $ALONE == *" $s "* ]] || continue
     for d in $(scenario_distros "$s"); do
       alone_converge+=(${#job_names[@]})
@@ -253,7 +260,7 @@ if want paths && [ "$explicit_scenarios" = 0 ]; then
 fi
 if want molecule; then
   for s in "${scenarios[@]}"; do
-    [[ $ONCE != *" $s "* ]] && [[ $ALONE != *" $s "* ]] || continue
+    [[ "$ONCE$ALONE$LONG" != *" $s "* ]] || continue
     for d in $(scenario_distros "$s"); do add_job "molecule $s (Debian $d)" "$s" "$d" test - -; done
   done
   for j in "${alone_converge[@]}"; do
