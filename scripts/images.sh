@@ -28,15 +28,22 @@ apt_uris() {
 MIRROR="${MLSP_DEBIAN_MIRROR:-$(apt_uris | grep -v -- '-security' | head -n1)}"
 SECURITY="${MLSP_DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -- '-security' | head -n1)}"
 
+# image_current VERSION: the image is there, made by this recipe.
+image_current() {
+  [ "$(docker image inspect -f '{{ index .Config.Labels "mlsp.recipe" }}' \
+        "mlsp-mlflow-stack/debian$1:latest" 2>/dev/null || true)" = "$RECIPE" ]
+}
+# tarball VERSION: the cached root file system of this recipe.
+tarball() { echo "$IMAGE_CACHE/debian$1-$RECIPE.tar"; }
+
 build_one() {
   local ver=$1 suite=${SUITE[$1]} image="mlsp-mlflow-stack/debian$1:latest"
-  local have
-  have="$(docker image inspect -f '{{ index .Config.Labels "mlsp.recipe" }}' "$image" 2>/dev/null || true)"
-  if [ "$have" = "$RECIPE" ]; then
+  if image_current "$ver"; then
     log "image $image: cached (recipe $RECIPE)"
     return
   fi
-  local tarball="$IMAGE_CACHE/debian$ver-$RECIPE.tar"
+  local tarball
+  tarball="$(tarball "$ver")"
   if [ ! -s "$tarball" ]; then
     [ -n "$MIRROR" ] || die "no Debian mirror in /etc/apt/sources.list*; set MLSP_DEBIAN_MIRROR"
     local root start=$SECONDS
@@ -77,7 +84,7 @@ build_one() {
     "$tarball" "$image" >/dev/null
   log "image $image: built (recipe $RECIPE)"
   # Old recipes' tarballs are dead weight.
-  find "$IMAGE_CACHE" -name "debian$ver-*.tar" ! -name "debian$ver-$RECIPE.tar" -delete
+  find "$IMAGE_CACHE" -name "debian$ver-*.tar" ! -name "$(basename "$tarball")" -delete
 }
 
 versions=("$@")
@@ -87,8 +94,7 @@ for v in "${versions[@]}"; do
 done
 # debootstrap, when an image must be made from scratch (installed once, before the builds start).
 for v in "${versions[@]}"; do
-  [ "$(docker image inspect -f '{{ index .Config.Labels "mlsp.recipe" }}' "mlsp-mlflow-stack/debian$v:latest" 2>/dev/null)" != "$RECIPE" ] \
-    && [ ! -s "$IMAGE_CACHE/debian$v-$RECIPE.tar" ] || continue
+  ! image_current "$v" && [ ! -s "$(tarball "$v")" ] || continue
   command -v debootstrap >/dev/null && break
   [ "$(id -u)" = 0 ] || die "debootstrap is missing and we are not root"
   log "installing debootstrap"
