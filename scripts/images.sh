@@ -84,7 +84,9 @@ build_one() {
     "$tarball" "$image" >/dev/null
   log "image $image: built (recipe $RECIPE)"
   # Old recipes' tarballs are dead weight.
-  find "$IMAGE_CACHE" -name "debian$ver-*.tar" ! -name "$(basename "$tarball")" -delete
+  # Only the top folder: the other image's build may have a root file system below it, with its /proc
+  # mounted (find stopped there with an error, failing the build that had succeeded).
+  find "$IMAGE_CACHE" -maxdepth 1 -name "debian$ver-*.tar" ! -name "$(basename "$tarball")" -delete
 }
 
 versions=("$@")
