@@ -7,8 +7,10 @@
 # user paths run --jobs at a time (the paths one after another); an ALONE scenario converges beside
 # the others and runs its verify (its timed drills) last, with nothing beside it. Every stage
 # writes its output to a log file of its own; a stage that runs alone shows it as it goes too. At
-# the end: the last lines of each failed stage's log, a table of stages with their times, the wall
-# time and the load average at start and end; the exit status is non-zero if any stage failed.
+# the end: the last lines of each failed stage's log, a table of stages with their times, when each
+# started and how busy the machine's CPUs were meanwhile (with two jobs side by side, one figure
+# for both: whether the run was bound by the CPU then), the wall time and the load average at
+# start and end; the exit status is non-zero if any stage failed.
 #
 # usage: scripts/test.sh                       everything
 #        scripts/test.sh --scenario postgresql  one scenario (repeatable), its distributions
@@ -61,18 +63,32 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start="$(loadavg)"
 log "run id $MLSP_RUN_ID, $(nproc) cores, load average $load_start; logs in $logdir"
 
-# The stages' results, in the order they started: name, PASS/FAIL, seconds, log file.
-names=() results=() times=() logs=()
+# The stages' results, in the order they started: name, PASS/FAIL, seconds, log file, when it
+# started (seconds into the run), the machine's CPU counters then and its busy share during it.
+names=() results=() times=() logs=() starts=() cpu_at=() busy=()
 passed=0 failed=0
 logfile() { printf '%s/%02d-%s.log' "$logdir" "${#names[@]}" "$(tr -cs 'a-zA-Z0-9.' '-' <<<"$1" | sed 's/-*$//')"; }
+cpu_ticks() {  # "BUSY IDLE": the machine's CPU time so far, all cores, in clock ticks (/proc/stat)
+  local _cpu user nice system idle iowait irq softirq steal _rest
+  read -r _cpu user nice system idle iowait irq softirq steal _rest < /proc/stat
+  echo "$((user + nice + system + irq + softirq + steal)) $((idle + iowait))"
+}
+busy_since() {  # busy_since "BUSY IDLE": the share of the machine's CPU time used since then, in %
+  local b0 i0 b1 i1
+  read -r b0 i0 <<<"$1"; read -r b1 i1 <<<"$(cpu_ticks)"
+  echo $(( (b1 - b0 + i1 - i0) > 0 ? 100 * (b1 - b0) / (b1 - b0 + i1 - i0) : 0 ))
+}
+new_stage() {  # new_stage NAME LOG_FILE: add a stage that starts now
+  names+=("$1"); logs+=("$2"); results+=(running); times+=(0); starts+=("$SECONDS"); cpu_at+=("$(cpu_ticks)"); busy+=("")
+}
 record() {  # record INDEX EXIT_STATUS SECONDS
-  times[$1]=$3
+  times[$1]=$3 busy[$1]=$(busy_since "${cpu_at[$1]}")
   if [ "$2" = 0 ]; then results[$1]=PASS; passed=$((passed + 1))
   else results[$1]="FAIL (exit $2)"; failed=$((failed + 1)); fi
 }
 stage() {  # stage NAME COMMAND...: run alone, output to its log and the terminal; keep going on failure
   local name=$1 start=$SECONDS rc=0 i=${#names[@]} file; shift
-  file="$(logfile "$name")"; names+=("$name"); logs+=("$file"); results+=(running); times+=(0)
+  file="$(logfile "$name")"; new_stage "$name" "$file"
   log "stage: $name (log: $file)"
   "$@" 2>&1 | tee "$file" || rc=$?
   record "$i" "$rc" $((SECONDS - start))
@@ -86,7 +102,7 @@ bg_pid= bg_index= bg_start=
 bg_stage() {
   local name=$1 file; shift
   bg_index=${#names[@]} file="$(logfile "$name")"
-  names+=("$name"); logs+=("$file"); results+=(running); times+=(0)
+  new_stage "$name" "$file"
   log "stage: $name, in the background (log: $file)"
   setsid -w "$@" </dev/null >"$file" 2>&1 &
   bg_pid=$! bg_start=$SECONDS
@@ -123,7 +139,7 @@ add_job() {  # add_job NAME KEY DISTRO|- KIND ARG|- AFTER_JOB|-
 }
 start_job() {  # start_job JOB: start it in the background
   local j=$1 i=${#names[@]} file s=${job_keys[$1]} d=${job_distros[$1]} env
-  file="$(logfile "${job_names[$j]}")"; names+=("${job_names[$j]}"); logs+=("$file"); results+=(running); times+=(0)
+  file="$(logfile "${job_names[$j]}")"; new_stage "${job_names[$j]}" "$file"
   log "stage: ${job_names[$j]} (log: $file)"
   env=("MOLECULE_EPHEMERAL_DIRECTORY=$MLSP_CACHE_DIR/molecule/$MLSP_RUN_ID/$s")
   [ "$d" = - ] || env+=("MLSP_DISTRO=$d")
@@ -171,7 +187,8 @@ may_start() {
   return 0
 }
 run_jobs() {
-  local pending=() j i k rc pid start=$SECONDS
+  local pending=() j i k rc pid start=$SECONDS cpu_start
+  cpu_start=$(cpu_ticks)
   for j in "${!job_names[@]}"; do pending+=("$j"); done
   trap 'stop_jobs; exit 130' INT TERM
   while [ ${#pending[@]} -gt 0 ] || [ ${#job_pid[@]} -gt 0 ]; do
@@ -182,7 +199,7 @@ run_jobs() {
       may_start "$j" || rc=$?
       if [ $rc = 2 ]; then
         i=${#names[@]}
-        names+=("${job_names[$j]}"); logs+=(/dev/null); results+=(running); times+=(0)
+        new_stage "${job_names[$j]}" /dev/null
         results[$i]="FAIL (not run: ${job_names[${job_after[$j]}]} failed)"; failed=$((failed + 1))
         job_state[$j]=fail; unset "pending[$k]"
       elif [ $rc = 0 ]; then
@@ -201,7 +218,7 @@ run_jobs() {
     done
   done
   trap - INT TERM
-  molecule_wall=$((SECONDS - start))
+  molecule_wall=$((SECONDS - start)) molecule_busy=$(busy_since "$cpu_start")
 }
 
 cd "$MLSP_ROOT"
@@ -228,7 +245,7 @@ if want unit; then
 fi
 bg_wait
 offline_env  # the apt proxy and wheelhouse that setup made
-molecule_wall=
+molecule_wall= molecule_busy=
 # The jobs in the order they are preferred when a slot frees: the long ones first (the LONG
 # scenarios, the ALONE scenarios' converges, the user paths, which run one after another), so that
 # no long job is left to run by itself at the end; the ALONE scenarios' verifies last.
@@ -282,12 +299,14 @@ for i in "${!names[@]}"; do
 done
 wall=$((SECONDS))
 echo
-echo "Stages (run id $MLSP_RUN_ID, cache: $MLSP_CACHE_DIR, logs: $logdir):"
+echo "Stages (run id $MLSP_RUN_ID, cache: $MLSP_CACHE_DIR, logs: $logdir), each with the time it"
+echo "took, when it started (seconds into the run) and how busy the machine's $(nproc) cores were meanwhile:"
 for i in "${!names[@]}"; do
-  printf '  %-4s  %5d s  %s%s\n' "${results[$i]%% *}" "${times[$i]}" "${names[$i]}" \
-    "$([ "${results[$i]}" = PASS ] || echo " ${results[$i]#FAIL }")"
+  printf '  %-4s  %5d s  at %5d s  cpu %3s%%  %s%s\n' "${results[$i]%% *}" "${times[$i]}" "${starts[$i]}" \
+    "${busy[$i]:--}" "${names[$i]}" "$([ "${results[$i]}" = PASS ] || echo " ${results[$i]#FAIL }")"
 done
-[ -z "$molecule_wall" ] || printf '        %5d s  molecule scenarios and user paths, up to %d at a time (wall time)\n' "$molecule_wall" "$jobs"
+[ -z "$molecule_wall" ] || printf '        %5d s                       molecule scenarios and user paths, up to %d at a time (wall time; cpu %s%%)\n' \
+  "$molecule_wall" "$jobs" "$molecule_busy"
 printf '        %5d s  wall time (%d min %02d s)\n' "$wall" $((wall / 60)) $((wall % 60))
 echo "load average (1, 5, 15 min) on $(nproc) cores: $load_start at start, $(loadavg) at the end"
 echo "stages: $passed passed, $failed failed"
