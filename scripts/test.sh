@@ -4,8 +4,8 @@
 # paths run literally (scripts/user-paths.sh: the sandbox, the production quick start, --check on
 # fresh hosts). The setup past the controller's venv (images, apt proxy, wheelhouse, MinIO build)
 # runs in the background during sanity, the collection build and the unit tests. Scenarios and
-# user paths run --jobs at a time (the paths one after another); an ALONE scenario converges beside
-# the others and runs its verify (its timed drills) last, with nothing beside it. Every stage
+# user paths run --jobs at a time (the paths one after another); an ALONE scenario converges and
+# runs its untimed tests beside the others, and its timed drills last, with nothing beside it. Every stage
 # writes its output to a log file of its own; a stage that runs alone shows it as it goes too. At
 # the end: the last lines of each failed stage's log, a table of stages with their times, when each
 # started and how busy the machine's CPUs were meanwhile (with two jobs side by side, one figure
@@ -25,9 +25,10 @@ source "$(dirname "$0")/lib.sh"
 # Scenarios in dependency order. Those whose platforms name their own distribution run once.
 ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack cluster)
 ONCE=" harness "
-# Scenarios whose verify runs with nothing beside it: their drills time recoveries against limits,
+# Scenarios whose timed drills run with nothing beside them: they time recoveries against limits,
 # which another scenario's load on the same 2 cores would move. Their create, converge and
-# idempotence run beside other jobs (one job); their verify and destroy alone (a second job).
+# idempotence run beside other jobs (one job), then the tests of their verify that time nothing
+# (a second job, beside others too), then the timed drills and destroy alone (a third job).
 ALONE=" stack cluster "
 # Role scenarios long enough to queue with the ALONE scenarios' converges, before the user paths:
 # started last, one would run by itself at the end while the verifies wait (mlflow: about 1000 s cold).
@@ -125,8 +126,11 @@ bg_wait() {
 #   test      `molecule test` (the scenario's whole sequence),
 #   converge  destroy, syntax, create, prepare, converge, idempotence (an ALONE scenario's first
 #             part; it destroys what it made if it fails),
-#   verify    verify, then destroy (its second part: after its converge job passed, with nothing
-#             beside it),
+#   untimed   verify of the tests that time nothing (MLSP_VERIFY_PART=untimed, see
+#             tests/helpers/verify_parts.py; its second part, after its converge job passed, beside
+#             the others; it destroys the scenario's hosts if it fails),
+#   verify    verify of the timed drills (MLSP_VERIFY_PART=timed), then destroy (its third part,
+#             after the second passed, with nothing beside it),
 #   path      a user path (scripts/user-paths.sh PATH).
 # Two jobs with one key never run together (a scenario's containers; the user paths share the key
 # `paths`). With one job at a time its output shows as it goes, as a stage's does; otherwise it
@@ -153,7 +157,10 @@ start_job() {  # start_job JOB: start it in the background
             { molecule destroy -s "$1" && molecule syntax -s "$1" && molecule converge -s "$1" \
               && molecule idempotence -s "$1" || { rc=$?; molecule destroy -s "$1"; exit $rc; }; } 2>&1 | tee "$2"' \
             _ "$s" "$file" ;;
-    verify) set -- env "${env[@]}" setsid bash -c 'set -o pipefail
+    untimed) set -- env "${env[@]}" MLSP_VERIFY_PART=untimed setsid bash -c 'set -o pipefail
+            { molecule verify -s "$1" || { rc=$?; molecule destroy -s "$1"; exit $rc; }; } 2>&1 | tee "$2"' \
+            _ "$s" "$file" ;;
+    verify) set -- env "${env[@]}" MLSP_VERIFY_PART=timed setsid bash -c 'set -o pipefail
             { rc=0; molecule verify -s "$1" || rc=$?; molecule destroy -s "$1" || [ $rc != 0 ] || rc=1; exit $rc; } 2>&1 | tee "$2"' \
             _ "$s" "$file" ;;
   esac
@@ -254,7 +261,7 @@ scenario_distros() {  # scenario_distros SCENARIO: its distributions for this ru
   [ "$chosen_distros" -gt 0 ] || read -ra these <<< "${DEFAULT_DISTROS[$1]:-12 13}"
   printf '%s\n' "${these[@]}"
 }
-alone_converge=()  # job indexes
+alone_untimed=()  # job indexes
 if want molecule; then
   for s in "${scenarios[@]}"; do
     [[ $ONCE != *" $s "* ]] || { add_job "molecule $s" "$s" - test - -; continue; }
@@ -264,8 +271,10 @@ if want molecule; then
     fi
     [[ $ALONE == *" $s "* ]] || continue
     for d in $(scenario_distros "$s"); do
-      alone_converge+=(${#job_names[@]})
       add_job "molecule $s (Debian $d): create, converge, idempotence" "$s" "$d" converge - -
+      # Its untimed tests as soon as it has converged, in a slot like any job.
+      alone_untimed+=(${#job_names[@]})
+      add_job "molecule $s (Debian $d): verify, untimed tests" "$s" "$d" untimed - $((${#job_names[@]} - 1))
     done
   done
 fi
@@ -281,8 +290,8 @@ if want molecule; then
     [[ "$ONCE$ALONE$LONG" != *" $s "* ]] || continue
     for d in $(scenario_distros "$s"); do add_job "molecule $s (Debian $d)" "$s" "$d" test - -; done
   done
-  for j in "${alone_converge[@]}"; do
-    add_job "${job_names[$j]%%: *}: verify, destroy" "${job_keys[$j]}" "${job_distros[$j]}" verify - "$j"
+  for j in "${alone_untimed[@]}"; do
+    add_job "${job_names[$j]%%: *}: verify, timed drills, destroy" "${job_keys[$j]}" "${job_distros[$j]}" verify - "$j"
   done
 fi
 if [ ${#job_names[@]} -gt 0 ]; then

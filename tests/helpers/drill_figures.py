@@ -1,7 +1,8 @@
 """The drill table that the scenarios with drills (molecule/stack, molecule/cluster) share: each
 drill records its figures with `check` (a figure against its limit, asserted) or `note` (a figure
 without a limit), and the scenario's conftest.py prints them as one table at the end of the
-verifier's output (`terminal_summary`), also written to $MOLECULE_EPHEMERAL_DIRECTORY/drills.txt.
+verifier's output (`terminal_summary`), also written to $MOLECULE_EPHEMERAL_DIRECTORY/drills.txt
+(drills-<part>.txt for a part of the verify, MLSP_VERIFY_PART).
 Standard library only."""
 import os
 import pathlib
@@ -40,6 +41,9 @@ def terminal_summary(terminalreporter):
     terminalreporter.write(table)
     ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if ephemeral:
-        path = pathlib.Path(ephemeral) / "drills.txt"
+        # One file per part of a verify run in two (tests/helpers/verify_parts.py), so that the
+        # second does not replace the first's.
+        part = os.environ.get("MLSP_VERIFY_PART", "").strip()
+        path = pathlib.Path(ephemeral) / (f"drills-{part}.txt" if part else "drills.txt")
         path.write_text(table)
         terminalreporter.write_line(f"(also in {path})")

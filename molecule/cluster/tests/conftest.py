@@ -15,11 +15,17 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "
 
 from clusterlib import RUN, api, create_user, ok  # noqa: E402  pylint: disable=wrong-import-position
 from drill_figures import terminal_summary  # noqa: E402  pylint: disable=wrong-import-position
+import verify_parts  # noqa: E402  pylint: disable=wrong-import-position
 
 DRILLS_OFF = os.environ.get("MLSP_DRILLS", "1").lower() in ("0", "false", "no", "off")
 
 
-def pytest_collection_modifyitems(items):
+def pytest_configure(config):
+    verify_parts.configure(config)
+
+
+def pytest_collection_modifyitems(config, items):
+    verify_parts.select(config, items)
     for item in items:
         if not item.path.name.startswith("test_1_") and DRILLS_OFF:
             item.add_marker(pytest.mark.skip(reason="MLSP_DRILLS is off"))

@@ -25,6 +25,9 @@ from clusterlib import (ADMIN, CONTAINERS, TLS, HTTP_TIMEOUT, MINIO, MLFLOW, RUN
                         all_up, check, container, container_address, create_user, exec_in, minio_url, mlflow_url, note,
                         run_playbook, s3, wait_for)
 
+# Timed drills (tests/helpers/verify_parts.py): their limits are times and failed requests under load.
+pytestmark = pytest.mark.timed
+
 RECOVERY_LIMIT = 120  # seconds for a host that is back to be in service again
 
 

@@ -140,6 +140,7 @@ def load(stop, counts, errors):
 COUNTS_LOCK = threading.Lock()
 
 
+@pytest.mark.timed  # under load, and healthy within a limit (tests/helpers/verify_parts.py)
 def test_rotation_under_load_fails_no_request_then_health_warns():
     """Every certificate re-issued (common_tls_renew_days beyond their validity) while clients
     write and read through MLflow: no request fails, no service restarts, each serves its new
@@ -182,6 +183,7 @@ def test_rotation_under_load_fails_no_request_then_health_warns():
     # The next test's site.yml run renews them (one run for both drills: a run is a minute).
 
 
+@pytest.mark.timed  # under load, and healthy within a limit (tests/helpers/verify_parts.py)
 def test_certificate_from_another_ca_is_refused_then_replaced():
     """MinIO's certificate swapped for one from another CA: MLflow's host and the controller refuse
     it, health.yml says so; the next plain site.yml run re-issues it from the stack's CA, and

@@ -4,9 +4,13 @@ MLflow's database user, S3 listing as MinIO's root user)."""
 import concurrent.futures
 import time
 
+import pytest
 import requests
 from stacklib import (DB, HTTP_TIMEOUT, MINIO_ROOT_USER, RUN, SECRETS, Client, artifact_path, check, create_user,
                       exec_in, mask, mlflow_url, note, s3)
+
+# Timed drills (tests/helpers/verify_parts.py): their limits are times and failed requests under load.
+pytestmark = pytest.mark.timed
 
 LOAD_CLIENTS = 16
 LOAD_SECONDS = 60

@@ -10,6 +10,9 @@ import requests
 from stacklib import (ADMIN, DB, MINIO, MLFLOW, RECOVERY_LIMIT, RUN, artifact_path, check, exec_in, pg_unit,
                       read_marker, service_units, stack_problem, unit_show, wait_for, wait_healthy, write_marker)
 
+# Timed drills (tests/helpers/verify_parts.py): their limits are times and failed requests under load.
+pytestmark = pytest.mark.timed
+
 
 @pytest.mark.parametrize("service", ["mlflow", "minio", "pgbouncer", "postgresql"])
 def test_sigkill_main_process(service, writer):

@@ -5,9 +5,13 @@ import concurrent.futures
 import time
 
 import docker
+import pytest
 from mlsp_testlib import container_address
 from stacklib import (HEALTH, HOSTS, check, container, exec_in, health_lines, markers_in, note, read_marker,
                       run_playbook, service_units, stack_problem, unit_show, wait_for, wait_healthy, write_marker)
+
+# Timed drills (tests/helpers/verify_parts.py): their limits are times and failed requests under load.
+pytestmark = pytest.mark.timed
 
 
 def wait_booted(host, timeout=120):
