@@ -168,12 +168,16 @@ start_job() {  # start_job JOB: start it in the background
   job_pid[$i]=$! job_start[$i]=$SECONDS running_job[$i]=$j
 }
 # stop_jobs: on an interrupt, stop the running jobs and remove every container and network of this
-# run id (found by their labels; a scenario between its converge and verify jobs has some too).
+# run id (found by their labels, or names for the user paths'; a scenario between its converge and
+# verify jobs has some too).
 stop_jobs() {
   local i
   for i in "${!job_pid[@]}"; do kill -TERM -- "-${job_pid[$i]}" 2>/dev/null || true; done
   docker ps -aq --filter "label=mlsp.run_id=$MLSP_RUN_ID" | xargs -r docker rm -f >/dev/null || true
   docker network ls -q --filter "label=mlsp.run_id=$MLSP_RUN_ID" | xargs -r docker network rm >/dev/null || true
+  # The user paths' hosts carry the run id in their names only.
+  docker ps -aq --filter "name=$MLSP_RUN_ID" | xargs -r docker rm -f >/dev/null || true
+  docker network ls -q --filter "name=$MLSP_RUN_ID" | xargs -r docker network rm >/dev/null || true
 }
 # may_start JOB: 0 if it may start now (its predecessor passed, its key is free, and neither it
 # nor a running job must run alone); 2 if it never will (its predecessor failed); 1 otherwise.
