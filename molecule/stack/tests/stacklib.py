@@ -189,6 +189,10 @@ def ca_file():
     return inventory() / ".pki" / "ca.crt"
 
 
+# The machine's own CA settings, kept before the override below: pip reaches the package index
+# with them when it makes the client venv (client_python), not with the stack's CA.
+MACHINE_CA_ENV = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE")}
+
 # Every request and S3 call of the tests checks the servers against the stack's CA only. The
 # variables are set outright: the environment may carry others (the system bundle).
 if "MOLECULE_EPHEMERAL_DIRECTORY" in os.environ:
@@ -239,9 +243,18 @@ def s3(access_key, secret_key):
 
 @functools.lru_cache(maxsize=1)
 def client_python():
-    """The python of the cached MLflow client venv (scripts/client-venv.sh)."""
-    return subprocess.run([str(ROOT / "scripts" / "client-venv.sh")], capture_output=True, text=True,
-                          check=True, timeout=900).stdout.strip().splitlines()[-1]
+    """The python of the cached MLflow client venv (scripts/client-venv.sh), made with the machine's
+    CA settings when it is not there yet (the first test to ask, on a cold cache)."""
+    env = dict(os.environ)
+    for name, value in MACHINE_CA_ENV.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    proc = subprocess.run([str(ROOT / "scripts" / "client-venv.sh")], capture_output=True, text=True, env=env,
+                          check=False, timeout=900)
+    assert proc.returncode == 0, f"scripts/client-venv.sh failed: {proc.stderr[-2000:]}"
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def client_env(**extra):
