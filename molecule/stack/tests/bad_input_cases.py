@@ -44,6 +44,9 @@ BAD_INPUT = [
     # Only the argument spec refuses it (the hand checks read it as 0), and it is MLflow's, the last tier.
     ("mlflow ttl not a number", {"mlflow_auth_cache_ttl_seconds": "sixty"}, "mlflow_auth_cache_ttl_seconds", ()),
     # A build that is not in the (empty) cache: the controller's Go is checked before any change.
+    # The CA's key is opened on the controller before any change (common tls_ca).
+    ("CA passphrase wrong", {"vault_tls_ca_passphrase": "Not-the-CA-passphrase-4f2a9c"},
+     "does not open with vault_tls_ca_passphrase", ()),
     ("no Go for MinIO build", {"minio_build_go": "/nonexistent/go",
                                "minio_build_cache_dir": "/nonexistent/mlsp-drill-cache"}, "minio_build_go", ()),
 ]

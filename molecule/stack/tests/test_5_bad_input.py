@@ -15,7 +15,7 @@ def test_bad_input_fails_before_any_change(case, bad_input_results):
     messages = " ".join(run.failures())
     later_plays = [play for play in run.plays if not play.startswith("Preflight")]
     # A rejected secret is not shown either.
-    shown = [k for k, v in extra_vars.items() if ("password" in k or "secret" in k) and v and v in run.output]
+    shown = [k for k, v in extra_vars.items() if ("password" in k or "secret" in k or "passphrase" in k) and v and v in run.output]
     problems = [f"site.yml accepted {name}"] * (run.returncode == 0) + \
         [f"no error names {variable}: {messages[:1500]}"] * (variable not in messages) + \
         [f"the run went on to {later_plays}"] * bool(later_plays) + \
