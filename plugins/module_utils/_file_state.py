@@ -86,3 +86,28 @@ def describe(path, digest):
     if kind == "file":
         found["checksum"] = digest(path)
     return found
+
+
+UNIT_PROPERTIES = ("UnitFileState", "ActiveState")
+
+
+def unit_states(names, output):
+    """The state of each systemd unit of NAMES from OUTPUT, what `systemctl show
+    --property=UnitFileState,ActiveState NAME...` printed: one block of KEY=VALUE lines a unit,
+    in the order given, blocks apart by an empty line. Returns {name: {'enabled': UnitFileState,
+    'active': ActiveState}} ('' for a value not printed, as for a unit that does not exist).
+    Raises ValueError when the output has another number of blocks than NAMES."""
+    blocks = [b for b in output.strip("\n").split("\n\n")] if output.strip() else []
+    if len(blocks) != len(names):
+        raise ValueError("systemctl printed %d blocks for %d units" % (len(blocks), len(names)))
+    states = {}
+    for name, block in zip(names, blocks):
+        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        states[name] = {"enabled": values.get("UnitFileState", ""), "active": values.get("ActiveState", "")}
+    return states
+
+
+def units_to_start(states):
+    """The units of STATES (unit_states()) that are not both enabled at boot ('enabled', not
+    'static', 'masked' or anything else) and active now, in the order given."""
+    return [name for name, state in states.items() if (state["enabled"], state["active"]) != ("enabled", "active")]

@@ -97,6 +97,14 @@ options:
         description: The certificate differs when it expires within this many days.
         type: int
         default: 0
+  units:
+    description:
+      - systemd units (such as V(minio.service)) whose state to read in the same call, with one
+        C(systemctl show). A role skips its task that enables and starts a unit listed in
+        RV(units_to_start) only when it is not there.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     description: Runs in check mode, reading the same.
@@ -186,6 +194,23 @@ certificates:
   returned: always
   type: dict
   sample: {"/etc/ssl/example/server.crt": {ok: false, reasons: [names], renew: false, content: "-----BEGIN CERTIFICATE-----..."}}
+units:
+  description:
+    - For each unit of O(units), V(enabled), what C(systemctl show) says of its start at boot
+      (UnitFileState - V(enabled), V(disabled), V(static), V(masked), or empty for a unit
+      systemd does not know), and V(active), whether it runs now (ActiveState - V(active),
+      V(inactive), V(failed), V(activating) ...).
+  returned: always
+  type: dict
+  sample: {"minio.service": {"enabled": "enabled", "active": "active"}}
+units_to_start:
+  description:
+    - The units of O(units) that are not both enabled at boot (exactly V(enabled)) and active
+      now, in the order given.
+  returned: always
+  type: list
+  elements: str
+  sample: [minio.service]
 """
 
 import datetime
@@ -193,7 +218,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._certificate import certificate_reasons
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._file_state import describe, normalize_mode, reasons
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._file_state import (
+    UNIT_PROPERTIES, describe, normalize_mode, reasons, unit_states, units_to_start)
 
 try:
     from cryptography import x509
@@ -292,6 +318,22 @@ def _certificates(module):
     return out
 
 
+def _units(module):
+    names = module.params["units"]
+    if not names:
+        return {}
+    systemctl = module.get_bin_path("systemctl", required=True)
+    rc, out, err = module.run_command(
+        [systemctl, "show", "--property=" + ",".join(UNIT_PROPERTIES), "--"] + names)
+    if rc != 0:
+        module.fail_json(msg="Reading the state of the units %s failed: systemctl show exited %d: %s" % (
+            ", ".join(names), rc, err.strip()))
+    try:
+        return unit_states(names, out)
+    except ValueError as e:
+        module.fail_json(msg="Reading the state of the units %s failed: %s" % (", ".join(names), e))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -312,6 +354,7 @@ def main():
                 ca_certificate=dict(type="str", required=True),
                 renew_days=dict(type="int", default=0),
             )),
+            units=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -330,7 +373,9 @@ def main():
             if wanted["path"] not in why:
                 outdated.append(wanted["path"])
             why.setdefault(wanted["path"], []).extend(w for w in words if w not in why[wanted["path"]])
-    module.exit_json(changed=False, outdated=outdated, reasons=why, certificates=_certificates(module))
+    units = _units(module)
+    module.exit_json(changed=False, outdated=outdated, reasons=why, certificates=_certificates(module),
+                     units=units, units_to_start=units_to_start(units))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ except ImportError:
     # Run from the working tree: scripts/lib.sh's link_collection links it under .ansible/.
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4] / '.ansible' / 'collections'))
 
-from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._file_state import normalize_mode, reasons  # noqa: E402
+from ansible_collections.mlsp.mlflow_stack.plugins.module_utils._file_state import (  # noqa: E402
+    normalize_mode, reasons, unit_states, units_to_start)
 
 FILE = {"kind": "file", "owner": "root", "group": "minio", "uid": 0, "gid": 996, "mode": 0o640,
         "checksum": "a" * 40}
@@ -60,3 +61,38 @@ def test_what_is_left_out_is_not_compared():
     assert reasons({"state": "file"}, dict(FILE, mode=0o777, owner="nobody")) == []
     # A folder has no content to compare, whatever checksum is given.
     assert reasons({"state": "directory", "checksum": "c" * 40}, DIR) == []
+
+
+# --- units -----------------------------------------------------------------------------------
+
+SHOW = (
+    "UnitFileState=enabled\nActiveState=active\n\n"
+    "UnitFileState=disabled\nActiveState=active\n\n"
+    "UnitFileState=\nActiveState=inactive\n"
+)
+
+
+def test_unit_states_in_the_order_given():
+    states = unit_states(["a.service", "b.service", "gone.service"], SHOW)
+    assert states == {
+        "a.service": {"enabled": "enabled", "active": "active"},
+        "b.service": {"enabled": "disabled", "active": "active"},
+        "gone.service": {"enabled": "", "active": "inactive"},
+    }
+    assert units_to_start(states) == ["b.service", "gone.service"]
+
+
+@pytest.mark.parametrize("enabled, active", [
+    ("static", "active"), ("masked", "inactive"), ("enabled", "failed"), ("enabled", "activating"),
+    ("enabled-runtime", "active"), ("", ""),
+])
+def test_a_unit_not_enabled_and_active_is_to_start(enabled, active):
+    states = unit_states(["x.service"], "UnitFileState=%s\nActiveState=%s\n" % (enabled, active))
+    assert units_to_start(states) == ["x.service"]
+
+
+def test_unit_states_refuses_output_that_does_not_match():
+    with pytest.raises(ValueError, match="2 blocks for 1 units"):
+        unit_states(["a.service"], SHOW.rsplit("\n\n", 1)[0])
+    with pytest.raises(ValueError, match="0 blocks for 1 units"):
+        unit_states(["a.service"], "")

@@ -237,3 +237,49 @@ def test_bad_certificate_arguments_fail_naming_the_entry(capsys, tmp_path, ca):
                                            % (tmp_path / 'server.crt'))
     result, code = _run_certs(capsys, [_cert_args(tmp_path, ca, addresses=['db1'])])
     assert code == 1 and "'db1' is not an IPv4 or IPv6 address" in result['msg']
+
+
+# --- units: one `systemctl show` for all of them (a stand-in systemctl on PATH) -------------
+
+def _fake_systemctl(tmp_path, monkeypatch, script):
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    fake = bin_dir / 'systemctl'
+    fake.write_text('#!/bin/sh\n' + script, encoding='utf-8')
+    fake.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ.get('PATH', '')))
+    return tmp_path / 'argv'
+
+
+def _run_units(capsys, units):
+    with patch_module_args({'files': [], 'units': units}):
+        with pytest.raises(SystemExit) as info:
+            file_state.main()
+    return json.loads(capsys.readouterr().out), info.value.code
+
+
+def test_units_are_read_in_one_call(capsys, tmp_path, monkeypatch):
+    argv = _fake_systemctl(tmp_path, monkeypatch, 'echo "$@" >> %s\n'
+                           'printf "UnitFileState=enabled\\nActiveState=active\\n\\nUnitFileState=enabled\\nActiveState=failed\\n"\n'
+                           % (tmp_path / 'argv'))
+    result, code = _run_units(capsys, ['minio.service', 'mlflow.service'])
+    assert code == 0 and result['changed'] is False
+    assert argv.read_text(encoding='utf-8') == 'show --property=UnitFileState,ActiveState -- minio.service mlflow.service\n'
+    assert result['units'] == {'minio.service': {'enabled': 'enabled', 'active': 'active'},
+                               'mlflow.service': {'enabled': 'enabled', 'active': 'failed'}}
+    assert result['units_to_start'] == ['mlflow.service']
+
+
+def test_no_units_no_systemctl(capsys, tmp_path, monkeypatch):
+    argv = _fake_systemctl(tmp_path, monkeypatch, 'echo "$@" >> %s\nexit 1\n' % (tmp_path / 'argv'))
+    result, code = _run_units(capsys, [])
+    assert code == 0 and result['units'] == {} and result['units_to_start'] == []
+    assert not argv.exists()
+
+
+def test_a_failed_systemctl_fails_naming_the_units(capsys, tmp_path, monkeypatch):
+    _fake_systemctl(tmp_path, monkeypatch, 'echo "Failed to connect to bus" >&2\nexit 1\n')
+    result, code = _run_units(capsys, ['minio.service'])
+    assert code == 1
+    assert result['msg'] == ('Reading the state of the units minio.service failed: systemctl show exited 1: '
+                             'Failed to connect to bus')
