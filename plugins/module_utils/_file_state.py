@@ -97,7 +97,7 @@ def unit_states(names, output):
     in the order given, blocks apart by an empty line. Returns {name: {'enabled': UnitFileState,
     'active': ActiveState}} ('' for a value not printed, as for a unit that does not exist).
     Raises ValueError when the output has another number of blocks than NAMES."""
-    blocks = [b for b in output.strip("\n").split("\n\n")] if output.strip() else []
+    blocks = output.strip("\n").split("\n\n") if output.strip() else []
     if len(blocks) != len(names):
         raise ValueError("systemctl printed %d blocks for %d units" % (len(blocks), len(names)))
     states = {}
