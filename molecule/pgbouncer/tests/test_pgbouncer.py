@@ -343,14 +343,3 @@ def test_new_password_and_pool_setting_apply_without_dropping_clients():
         assert stop_held_client(pooler).startswith("held ok mlflow")
     for db, start in zip(dbs, started):
         assert superuser(db, "SELECT pg_postmaster_start_time()") == start
-
-
-def test_converging_the_inventory_again_restores_it():
-    rc, out = converge()
-    assert rc == 0, out
-    for topology in TOPOLOGIES.values():
-        pooler = get(topology[0])
-        assert psql(pooler, "SELECT 1").rc == 0
-        assert psql(pooler, "SELECT 1", password=NEW_PASSWORD).rc != 0
-        config = dict(line.split("|")[:2] for line in admin(pooler, "SHOW CONFIG").stdout.splitlines())
-        assert config["max_client_conn"] == "400"

@@ -268,11 +268,3 @@ def test_setting_that_needs_a_restart_restarts(host):
     assert sql(host, "SHOW max_connections") == "130"
     assert client(host, "SELECT 1").rc == 0
     assert client(host, "SELECT 1", password=NEW_PASSWORD).rc != 0
-
-
-def test_converging_the_inventory_again_restores_it(host):
-    rc, out = converge()
-    assert rc == 0, out
-    assert sql(host, "SHOW max_connections") == "120"
-    assert sql(host, "SHOW work_mem") == "8MB"
-    assert client(host, "SELECT 1").rc == 0
