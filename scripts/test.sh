@@ -22,8 +22,10 @@
 #              MLSP_TEST_LOG_DIR (default tests/output/test-logs/<UTC time>).
 source "$(dirname "$0")/lib.sh"
 
-# Scenarios in dependency order. Those whose platforms name their own distribution run once.
-ALL_SCENARIOS=(harness postgresql pgbouncer minio mlflow stack cluster)
+# The scenarios. Those whose platforms name their own distribution run once. The role scenarios
+# that are neither LONG nor ALONE come longest first: they end the part that runs two jobs at a
+# time, and the shortest one last leaves the least time with one job running before the drills.
+ALL_SCENARIOS=(harness pgbouncer minio postgresql mlflow stack cluster)
 ONCE=" harness "
 # Scenarios whose timed drills run with nothing beside them: they time recoveries against limits,
 # which another scenario's load on the same 2 cores would move. Their create, converge and
