@@ -116,6 +116,25 @@ def run_playbook(playbook, inventory, *args, extra_vars=None, timeout=900, env=N
     return PlaybookRun(proc)
 
 
+def run_tasks(inventory, target, tasks, play_vars=None, timeout=900):
+    """Run TASKS in order, in one ansible-playbook run on host TARGET of INVENTORY (an Ansible run
+    costs seconds: a test that calls several modules makes one run, not one a call), and return
+    each task's result, in order. A task that fails does not stop the next (each is `step N` with
+    ignore_errors): its result has failed: true. PLAY_VARS become the play's vars."""
+    play = {"hosts": target, "gather_facts": False,
+            "tasks": [dict(task, name=f"step {i}", ignore_errors=True) for i, task in enumerate(tasks)]}
+    if play_vars:
+        play["vars"] = play_vars
+    with tempfile.TemporaryDirectory(prefix="mlsp-steps-") as tmp:
+        book = pathlib.Path(tmp) / "steps.yml"
+        book.write_text(json.dumps([play]))  # JSON is YAML
+        run = run_playbook(book, inventory, timeout=timeout)
+    results = [task["hosts"][target] for play_doc in run.doc["plays"] for task in play_doc["tasks"]]
+    if len(results) != len(tasks):
+        raise AssertionError(f"{len(results)} results for {len(tasks)} tasks:\n{run.output[-3000:]}")
+    return results
+
+
 def scram_query(roles):
     """SQL that lists `name secret` of each of `roles` (run as a superuser)."""
     names = ", ".join(f"'{role}'" for role in roles)

@@ -17,7 +17,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "helpers"))
-from mlsp_testlib import container_address, container_name  # noqa: E402  pylint: disable=wrong-import-position
+from mlsp_testlib import container_address, container_name, run_tasks  # noqa: E402  pylint: disable=wrong-import-position
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "minio" / "defaults" / "main.yml").read_text())
@@ -117,23 +117,16 @@ def modules(host):
 
     def run(steps):
         tasks = []
-        for i, step in enumerate(steps):
+        for step in steps:
             name, args = step[0], step[1]
             opts = step[2] if len(step) > 2 else {}
             tasks.append({
-                "name": "step %d" % i,
                 "mlsp.mlflow_stack." + name: dict(LOGIN, **args),
                 "check_mode": bool(opts.get("check")),
                 "diff": bool(opts.get("diff")),
-                "ignore_errors": True,
             })
-        play = {"hosts": target, "gather_facts": False, "tasks": tasks,
-                "vars": {"ansible_python_interpreter": ADMIN_PYTHON}}
-        returncode, output = run_playbook([play])
-        assert returncode in (0, 2), output
-        results = [task["hosts"][target] for task in output["plays"][0]["tasks"]]
-        assert len(results) == len(steps), output
-        return results
+        return run_tasks(os.environ["MOLECULE_INVENTORY_FILE"], target, tasks,
+                         play_vars={"ansible_python_interpreter": ADMIN_PYTHON})
     return run
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import pathlib
 import subprocess
-import tempfile
 import time
 import uuid
 
@@ -21,7 +20,7 @@ import pytest
 import requests
 import yaml
 from botocore.config import Config
-from mlsp_testlib import container_address, container_name, run_playbook
+from mlsp_testlib import container_address, container_name, run_tasks
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 VARS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"]
@@ -82,19 +81,9 @@ def rest(path, auth=ADMIN, method="GET", body=None):
 
 
 def steps(host, *tasks):
-    """Run tasks (`mod`, `rest`, any task) in order in one ansible-playbook on the container and
-    return each one's result (an Ansible run costs seconds; these tests once made twenty). A task
-    that fails does not stop the next: its result has failed: true."""
-    target = host.backend.get_hostname()
-    play = {"hosts": target, "gather_facts": False,
-            "tasks": [dict(task, name=f"step {i}", ignore_errors=True) for i, task in enumerate(tasks)]}
-    with tempfile.TemporaryDirectory(prefix="mlsp-steps-") as tmp:
-        book = pathlib.Path(tmp) / "steps.yml"
-        book.write_text(yaml.safe_dump([play]))
-        run = run_playbook(book, os.environ["MOLECULE_INVENTORY_FILE"], timeout=900)
-    results = [task["hosts"][target] for task in run.doc["plays"][0]["tasks"]]
-    assert len(results) == len(tasks), run.output[-3000:]
-    return results
+    """Run tasks (`mod`, `rest`, any task) in order in one ansible-playbook run on the container
+    (mlsp_testlib.run_tasks) and return each one's result."""
+    return run_tasks(os.environ["MOLECULE_INVENTORY_FILE"], host.backend.get_hostname(), tasks)
 
 
 def succeeded(result):
