@@ -58,6 +58,7 @@ PREFLIGHT_CASES = {
     "mlflow user is root": ({"minio_mlflow_secret_key": "{{ minio_root_password }}"}, "minio_mlflow_secret_key"),
     "invalid mlflow bucket": ({"minio_mlflow_bucket": "MLflow_Artifacts"}, "minio_mlflow_bucket"),
     "invalid extra bucket": ({"minio_buckets": [{"name": "bad..name"}]}, "minio_buckets"),
+    "extra bucket like an IP": ({"minio_buckets": [{"name": "10.20.30.40"}]}, "minio_buckets"),
     "url without sha256": ({"minio_install_method": "url", "minio_url": MIRROR_URL + "/minio"}, "minio_url_sha256"),
     "local without binary": ({"minio_install_method": "local"}, "minio_local_binary"),
     "unknown method": ({"minio_install_method": "apt"}, "minio_install_method"),

@@ -250,6 +250,7 @@ def test_row_survives_a_restart_of_both_services(topology):
 
 BAD_INVENTORIES = {
     "empty-auth-password": ({"pgbouncer_auth_password": ""}, "pgbouncer_auth_password"),
+    "short-auth-password": ({"pgbouncer_auth_password": "Sh0rt-Pb"}, "pgbouncer_auth_password"),
     "placeholder-admin-password": (
         {"pgbouncer_admin_users": [{"name": "pgbouncer_admin", "password": "change_me"}]},
         "pgbouncer_admin_users[pgbouncer_admin].password"),
