@@ -27,8 +27,8 @@ if ! [ -x /usr/sbin/apt-cacher-ng ]; then
   [ "$(id -u)" = 0 ] || die "apt-cacher-ng is not installed and this is not root: install it, then re-run"
   log "installing apt-cacher-ng"
   # Not as a service: this machine may have no systemd; the proxy is started below.
-  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends apt-cacher-ng >/dev/null \
-    || { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 \
+  host_apt env DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends apt-cacher-ng >/dev/null \
+    || { host_apt timeout 300 apt-get update -qq && host_apt env DEBIAN_FRONTEND=noninteractive timeout 300 \
          apt-get install -y -qq --no-install-recommends apt-cacher-ng >/dev/null; } \
     || die "could not install apt-cacher-ng"
 fi

@@ -11,8 +11,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || die "no Docker engine and not root: install and start Docker, then re-run"
   command -v apt-get >/dev/null || die "no Docker engine and no apt-get: install and start Docker"
   log "installing docker.io"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  host_apt apt-get update -qq
+  host_apt env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
   if command -v systemctl >/dev/null && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then

@@ -100,7 +100,7 @@ for v in "${versions[@]}"; do
   command -v debootstrap >/dev/null && break
   [ "$(id -u)" = 0 ] || die "debootstrap is missing and we are not root"
   log "installing debootstrap"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  host_apt apt-get update -qq && host_apt env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   break
 done
 # The images at the same time: debootstrap waits on the mirror and the disk more than on the CPU.

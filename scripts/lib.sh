@@ -37,6 +37,10 @@ MLSP_RUN_ID="${MLSP_RUN_ID:-$(printf '%s' "$MLSP_ROOT" | sha256sum | cut -c1-8)}
 [[ $MLSP_RUN_ID =~ ^[a-z0-9][a-z0-9-]{0,23}$ ]] || die "MLSP_RUN_ID must be 1 to 24 of a-z, 0-9 and -, not '$MLSP_RUN_ID'"
 export MLSP_RUN_ID
 
+# host_apt COMMAND...: an apt-get on this machine, one at a time: the setup's steps run side by
+# side (the base images start before the controller's venv), and apt holds its locks without waiting.
+host_apt() { flock -o -w 900 "$MLSP_CACHE_DIR/host-apt.lock" "$@"; }
+
 # sha256 of the files given, as one short key.
 recipe_hash() { cat "$@" | sha256sum | cut -c1-12; }
 

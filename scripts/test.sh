@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The one test command: setup (cached), lint, sanity, unit tests, `molecule test` for every
-# scenario on its distributions (Debian 12 and/or 13, see DEFAULT_DISTROS), and the README's user
-# paths run literally (scripts/user-paths.sh: the sandbox, the production quick start, --check on
-# fresh hosts). The setup past the controller's venv (images, apt proxy, wheelhouse, MinIO build)
-# runs in the background during sanity, the collection build and the unit tests. Scenarios and
-# user paths run --jobs at a time (the paths one after another); an ALONE scenario converges and
-# runs its untimed tests beside the others, and its timed drills last, with nothing beside it. Every stage
-# writes its output to a log file of its own; a stage that runs alone shows it as it goes too. At
-# the end: the last lines of each failed stage's log, a table of stages with their times, when each
-# started and how busy the machine's CPUs were meanwhile (with two jobs side by side, one figure
-# for both: whether the run was bound by the CPU then), the wall time and the load average at
+# The one test command: setup (cached), lint, sanity, unit tests, `molecule test` for every scenario
+# on its distributions (Debian 12 and/or 13, see DEFAULT_DISTROS), and the README's user paths run
+# literally (scripts/user-paths.sh: the sandbox, the production quick start, --check on fresh
+# hosts). The setup runs in the background: the base images from the start, the wheelhouse and the
+# MinIO build (they need the controller's venv) during sanity, the build and unit tests. Scenarios
+# and user paths run --jobs at a time (the paths one after another); an ALONE scenario converges and
+# runs its untimed tests beside the others, and its timed drills last, with nothing beside it. Every
+# stage writes its output to a log file of its own; a stage that runs alone shows it as it goes too.
+# At the end: the last lines of each failed stage's log, a table of stages with their times, when
+# each started and how busy the machine's CPUs were meanwhile (with two jobs side by side, one
+# figure for both: whether the run was bound by the CPU then), the wall time and the load average at
 # start and end; the exit status is non-zero if any stage failed.
 #
 # usage: scripts/test.sh                       everything
@@ -100,27 +100,33 @@ stage() {  # stage NAME COMMAND...: run alone, output to its log and the termina
 want() { [[ ",$only," == *",$1,"* ]]; }
 
 # bg_stage NAME COMMAND...: start a stage in the background, its output to its log only;
-# bg_wait: wait for it and record it.
-bg_pid= bg_index= bg_start=
+# bg_wait: wait for every one started, in turn, and record each.
+bg_pids=() bg_indexes=() bg_starts=()
 bg_stage() {
   local name=$1 file; shift
-  bg_index=${#names[@]} file="$(logfile "$name")"
+  bg_indexes+=(${#names[@]}) file="$(logfile "$name")"
   new_stage "$name" "$file"
   log "stage: $name, in the background (log: $file)"
-  setsid -w "$@" </dev/null >"$file" 2>&1 &
-  bg_pid=$! bg_start=$SECONDS
-  trap 'kill -TERM -- "-$bg_pid" 2>/dev/null; exit 130' INT TERM
+  # The command writes when it ended (epoch seconds) to LOG.end: the stage's time is its own, not
+  # when bg_wait came to it.
+  setsid -w bash -c 'rc=0; "${@:2}" || rc=$?; date +%s >"$1"; exit $rc' bg "$file.end" "$@" </dev/null >"$file" 2>&1 &
+  bg_pids+=($!) bg_starts+=("$(date +%s)")
+  trap 'for p in "${bg_pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; exit 130' INT TERM
 }
 bg_wait() {
-  [ -n "$bg_pid" ] || return 0
-  local rc=0
-  log "waiting for the background stage: ${names[$bg_index]}"
-  wait "$bg_pid" || rc=$?
+  local k i rc bad=
+  for k in "${!bg_pids[@]}"; do
+    i=${bg_indexes[$k]} rc=0
+    log "waiting for the background stage: ${names[$i]}"
+    wait "${bg_pids[$k]}" || rc=$?
+    record "$i" "$rc" $(( $(cat "${logs[$i]}.end" 2>/dev/null || date +%s) - bg_starts[k] ))
+    rm -f "${logs[$i]}.end"
+    log "stage: ${names[$i]}: ${results[$i]} in ${times[$i]} s"
+    [ "$rc" = 0 ] || { tail -n 60 "${logs[$i]}"; bad="${bad:-$i}"; }
+  done
   trap - INT TERM
-  record "$bg_index" "$rc" $((SECONDS - bg_start))
-  log "stage: ${names[$bg_index]}: ${results[$bg_index]} in ${times[$bg_index]} s"
-  bg_pid=
-  [ "$rc" = 0 ] || { tail -n 60 "${logs[$bg_index]}"; die "setup failed (log: ${logs[$bg_index]})"; }
+  bg_pids=() bg_indexes=() bg_starts=()
+  [ -z "$bad" ] || die "setup failed (log: ${logs[$bad]})"
 }
 
 # Scenario jobs, run --jobs at a time: each in a session of its own (so that an interrupt stops
@@ -236,8 +242,12 @@ run_jobs() {
 
 cd "$MLSP_ROOT"
 if want setup; then
+  # The base images need no Python of ours: their debootstraps (the mirror and the disk) run
+  # beside the controller's venv and the lint, which leave a core idle on a cold machine.
+  MLSP_DISTROS="${distros[*]}" bg_stage "setup: docker engine, apt proxy, base images" \
+    "$MLSP_ROOT/scripts/setup.sh" --images-only
   stage "setup: controller venv" "$MLSP_ROOT/scripts/venv.sh"
-  [ $failed = 0 ] || die "setup failed (log: ${logs[0]})"
+  [ "${results[-1]}" = PASS ] || die "setup failed (log: ${logs[-1]})"
 fi
 activate_venv
 link_collection
@@ -247,7 +257,7 @@ want lint && stage "changelog lint" antsibull-changelog lint
 # After the lint (ansible-lint installs the collection into .ansible/collections, which the
 # setup's playbooks read), before the rest.
 if want setup; then
-  MLSP_DISTROS="${distros[*]}" bg_stage "setup: docker engine, apt proxy, images, wheelhouse, MinIO build" \
+  MLSP_DISTROS="${distros[*]}" bg_stage "setup: wheelhouse, MinIO build" \
     "$MLSP_ROOT/scripts/setup.sh"
 fi
 want sanity && stage sanity "$MLSP_ROOT/scripts/sanity.sh"

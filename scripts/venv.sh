@@ -14,7 +14,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "python3 >= 3.11 is required on the controller (ansible-core 2.19)"
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
   log "installing python3-venv"
-  apt-get install -y python3-venv >/dev/null
+  host_apt apt-get install -y python3-venv >/dev/null
 fi
 log "creating virtual environment $v"
 rm -rf "$v"
