@@ -4,7 +4,6 @@ the container through testinfra's Ansible backend, with the role's admin venv.""
 import json
 import os
 import pathlib
-import subprocess
 import tempfile
 import sys
 import time
@@ -18,6 +17,7 @@ from botocore.config import Config
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "helpers"))
 from mlsp_testlib import container_address, container_name, run_tasks  # noqa: E402  pylint: disable=wrong-import-position
+from mlsp_testlib import run_playbook as testlib_run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 ROLE_DEFAULTS = yaml.safe_load((SCENARIO.parents[1] / "roles" / "minio" / "defaults" / "main.yml").read_text())
@@ -86,25 +86,17 @@ def main_pid(host):
 
 
 def run_playbook(playbook, extra_vars=None, tags=None, timeout=600):
-    """Run a playbook (a list of plays) on the scenario's inventory with the json callback;
-    extra vars go through a file, not the command line. Returns (returncode, parsed output)."""
+    """Run a playbook (a path, or a list of plays) on the scenario's inventory through
+    mlsp_testlib.run_playbook (the json callback, extra vars in a 0600 file). Returns (returncode,
+    parsed output)."""
     with tempfile.TemporaryDirectory() as tmp:
         book = playbook
         if not isinstance(playbook, pathlib.Path):
             book = pathlib.Path(tmp) / "playbook.yml"
-            book.write_text(yaml.safe_dump(playbook))
-        cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(book)]
-        if extra_vars:
-            (pathlib.Path(tmp) / "vars.yml").write_text(yaml.safe_dump(extra_vars))
-            cmd += ["-e", "@" + str(pathlib.Path(tmp) / "vars.yml")]
-        if tags:
-            cmd += ["--tags", tags]
-        env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    try:
-        return proc.returncode, json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError("ansible-playbook printed no JSON:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
+            book.write_text(json.dumps(playbook))  # JSON is YAML
+        run = testlib_run_playbook(book, os.environ["MOLECULE_INVENTORY_FILE"], *(["--tags", tags] if tags else []),
+                                   extra_vars=extra_vars, timeout=timeout)
+    return run.returncode, run.doc
 
 
 @pytest.fixture(scope="module")

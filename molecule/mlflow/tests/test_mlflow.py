@@ -5,8 +5,8 @@ they did between them. Loading a model by its alias needs the MLflow client: tha
 in the container, from the server's own virtual environment (/opt/mlflow).
 
 The tests run in file order; the preflight checks and the admin password rotation run the mlflow
-role again (converge.yml, the role alone) and come last, the rotation at the very end: it leaves the server
-with a password that is not the inventory's, until the next converge.
+role again (converge.yml, the role alone) and come last, the rotation at the very end: it leaves
+the server with a password that is not the inventory's, until the next converge.
 """
 import json
 import os
@@ -110,8 +110,8 @@ def wait_health(url, seconds=300):
 
 
 def run_mlflow_role(extra_vars, tmp_path):
-    """ansible-playbook converge.yml (the mlflow role alone) on the scenario's inventory with extra variables (from a
-    file: no secret on a command line). Returns (rc, output)."""
+    """ansible-playbook converge.yml (the mlflow role alone) on the scenario's inventory with extra
+    variables (from a file: no secret on a command line). Returns (rc, output)."""
     vars_file = tmp_path / "extra-vars.json"
     vars_file.write_text(json.dumps(extra_vars))
     vars_file.chmod(0o600)
