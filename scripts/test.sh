@@ -111,7 +111,11 @@ bg_stage() {
   # when bg_wait came to it.
   setsid -w bash -c 'rc=0; "${@:2}" || rc=$?; date +%s >"$1"; exit $rc' bg "$file.end" "$@" </dev/null >"$file" 2>&1 &
   bg_pids+=($!) bg_starts+=("$(date +%s)")
-  trap 'for p in "${bg_pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; exit 130' INT TERM
+  trap 'bg_kill; exit 130' INT TERM
+}
+bg_kill() {  # stop every background stage still running (on an interrupt, or when the run gives up)
+  local p
+  for p in "${bg_pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done  # gone already: fine
 }
 bg_wait() {
   local k i rc bad=
@@ -247,7 +251,7 @@ if want setup; then
   MLSP_DISTROS="${distros[*]}" bg_stage "setup: docker engine, apt proxy, base images" \
     "$MLSP_ROOT/scripts/setup.sh" --images-only
   stage "setup: controller venv" "$MLSP_ROOT/scripts/venv.sh"
-  [ "${results[-1]}" = PASS ] || die "setup failed (log: ${logs[-1]})"
+  [ "${results[-1]}" = PASS ] || { bg_kill; die "setup failed (log: ${logs[-1]})"; }
 fi
 activate_venv
 link_collection
