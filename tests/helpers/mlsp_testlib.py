@@ -1,6 +1,7 @@
 """Helpers shared by the Molecule scenarios' tests (molecule/*/tests) and the benchmarks (bench/):
-the name and address of a test container, the collection path the working tree links, ansible-playbook with
-its JSON output parsed, and the check that PostgreSQL stores passwords as SCRAM secrets.
+the name and address of a test container, a command run in one, the collection path the working tree
+links, ansible-playbook with its JSON output parsed, and the check that PostgreSQL stores passwords as
+SCRAM secrets.
 
 Each scenario's conftest.py (and each bench script) puts this folder on sys.path. It needs the
 standard library only: the benchmarks run it with the MLflow client venv's python.
@@ -36,6 +37,25 @@ def container_address(name):
     if not out:
         raise RuntimeError(f"container {name} has no address")
     return out[0]
+
+
+def exec_in(name, argv, env=None, timeout=120):
+    """Run argv as root in container `name`, bounded by `timeout` seconds inside it (exit code 124
+    then) and outside it: (exit code, stdout, stderr). The values of `env` reach the command through
+    the docker client's environment (`docker exec -e NAME`), never an argv. A container that is not
+    running gives the docker client's exit code (1) and its message on stderr.
+
+    The docker client, not the Docker SDK's exec_run: under load, exec_run gave back an empty
+    stdout with exit code 0 for a command that had printed (docker/docker-py#2042 and #3332); the
+    cluster scenario's cold run of 525384f failed on a `grep` that matched."""
+    env = {key: str(value) for key, value in (env or {}).items()}
+    command = ["docker", "exec"]
+    for key in env:
+        command += ["-e", key]
+    command += [name, "timeout", str(timeout)] + [str(arg) for arg in argv]
+    proc = subprocess.run(command, capture_output=True, env=dict(os.environ, **env), timeout=timeout + 60,
+                          check=False)
+    return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
 
 
 def ansible_env(**extra):

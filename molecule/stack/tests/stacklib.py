@@ -24,7 +24,7 @@ import requests
 import yaml
 from botocore.config import Config
 from drill_figures import FIGURES, check as _check, figures_table, note  # noqa: F401  pylint: disable=unused-import
-from mlsp_testlib import ROOT, container_address, container_name, run_playbook as _run_playbook
+from mlsp_testlib import ROOT, container_address, container_name, exec_in, run_playbook as _run_playbook
 
 TESTS = pathlib.Path(__file__).resolve().parent
 SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", TESTS.parent))
@@ -69,14 +69,6 @@ def check(drill, figure, limit, passed, detail=""):
 
 def container(name):
     return docker.from_env().containers.get(name)
-
-
-def exec_in(name, argv, env=None, timeout=120):
-    """Run argv in a container, bounded by `timeout` seconds; secrets go in `env`, never argv.
-    Returns (exit code, stdout, stderr)."""
-    res = container(name).exec_run(["timeout", str(timeout)] + list(argv), environment=env or {}, demux=True)
-    out, err = (b.decode(errors="replace") if b else "" for b in res.output)
-    return res.exit_code, out, err
 
 
 PROBE_DIR = "/root/mlsp-probes"
